@@ -1,0 +1,142 @@
+"""The ``mmedc`` command.
+
+    mmedc run <pipeline> [options]     run a prebuilt pipeline (filter_web, textbooks, websites, dedupe, pretrain)
+    mmedc inspect <shards>             schema, row counts and sample records of mmedc shards
+    mmedc stats <shards> [--out DIR]   documents/characters/tokens by language x source, and a PNG chart
+    mmedc train --config FILE          continued pretraining (same as ``mmedc run pretrain``)
+    mmedc demo [--workdir DIR]         every source on the bundled samples, dedupe, stats, a tiny training run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+
+from mmedc.recipes import RECIPES, get_recipe
+
+
+def _cmd_run(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: mmedc run <pipeline> [options]\n\npipelines: " + ", ".join(sorted(RECIPES)))
+        print("\n`mmedc run <pipeline> --help` lists a pipeline's options.")
+        return 0 if argv else 2
+    try:
+        recipe = get_recipe(argv[0])
+    except KeyError as e:
+        print(f"mmedc run: {e.args[0]}", file=sys.stderr)
+        return 2
+    return int(recipe.main(argv[1:]) or 0)
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    import fsspec
+    import pyarrow.parquet as pq
+
+    from mmedc.io.parquet import list_shards
+
+    shards = list_shards(args.paths)
+    if not shards:
+        print(f"no .parquet shards under {' '.join(args.paths)}", file=sys.stderr)
+        return 1
+    total = 0
+    langs: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    samples = []
+    schema = None
+    for path in shards:
+        with fsspec.open(path, "rb") as f:
+            pf = pq.ParquetFile(f)
+            schema = schema or pf.schema_arrow
+            rows = pf.metadata.num_rows
+            total += rows
+            print(f"{path}  {rows:,} rows  {pf.metadata.num_row_groups} row group(s)")
+            cols = [c for c in ("lang", "source") if c in pf.schema_arrow.names]
+            if cols:
+                t = pf.read(columns=cols).to_pydict()
+                langs.update(t.get("lang", []))
+                sources.update(t.get("source", []))
+            if len(samples) < args.samples:
+                for batch in pf.iter_batches(batch_size=max(1, args.samples)):
+                    samples.extend(batch.to_pylist()[: args.samples - len(samples)])
+                    break
+    print(f"\nschema:\n{schema}\n")
+    print(f"{total:,} rows in {len(shards)} shard(s)")
+    print("by language: " + ", ".join(f"{k}={v}" for k, v in langs.most_common()))
+    print("by source:   " + ", ".join(f"{k}={v}" for k, v in sources.most_common()))
+    for row in samples:
+        text = row.get("text", "")
+        row = {k: v for k, v in row.items() if k != "text"}
+        print("\n--- " + json.dumps(row, ensure_ascii=False, default=str)[:400])
+        print(text[: args.chars] + ("..." if len(text) > args.chars else ""))
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from mmedc.stats import format_stats, plot_composition, write_report
+
+    if args.out:
+        stats = write_report(args.paths, args.out, tokenizer=args.tokenizer)
+        print(format_stats(stats))
+        print(f"report: {args.out}/stats.json, chart: {stats['png']}")
+    else:
+        from mmedc.stats import corpus_stats
+
+        stats = corpus_stats(args.paths, tokenizer=args.tokenizer)
+        print(format_stats(stats))
+        if args.png:
+            print(f"chart: {plot_composition(stats, args.png)}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from mmedc.demo import run_demo
+
+    run_demo(args.workdir, executor=args.executor, tasks=args.tasks, workers=args.workers, quick=args.quick)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mmedc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="command")
+    sub.add_parser("run", help="run a prebuilt pipeline", add_help=False)
+    sub.add_parser("train", help="continued pretraining (mmedc run pretrain)", add_help=False)
+
+    ins = sub.add_parser("inspect", help="schema, counts and samples of shards")
+    ins.add_argument("paths", nargs="+", help="shard files, folders or globs (fsspec URLs ok)")
+    ins.add_argument("-n", "--samples", type=int, default=3, help="sample records to print")
+    ins.add_argument("--chars", type=int, default=300, help="characters of text per sample")
+
+    st = sub.add_parser("stats", help="documents, characters, tokens by language x source")
+    st.add_argument("paths", nargs="+")
+    st.add_argument("--out", default=None, help="write stats.json and composition.png here")
+    st.add_argument("--png", default=None, help="write the chart here (without --out)")
+    st.add_argument("--tokenizer", default=None, help="local HF tokenizer folder or tokenizer.json (default: estimate)")
+
+    de = sub.add_parser("demo", help="run every source on the bundled samples")
+    de.add_argument("--workdir", default="demo_output")
+    de.add_argument("--executor", choices=["local", "spark"], default="local")
+    de.add_argument("--tasks", type=int, default=2)
+    de.add_argument("--workers", type=int, default=2)
+    de.add_argument("--quick", action="store_true", help="skip OCR and training")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "run":
+        return _cmd_run(argv[1:])
+    if argv and argv[0] == "train":
+        return _cmd_run(["pretrain", *argv[1:]])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return {"inspect": _cmd_inspect, "stats": _cmd_stats, "demo": _cmd_demo}[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

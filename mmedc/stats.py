@@ -1,0 +1,119 @@
+"""Corpus statistics over mmedc shards: documents, characters and tokens by language x source.
+
+Reads only the ``lang``, ``source`` and ``text`` columns, one record batch at a time (bounded memory),
+and draws the corpus-composition chart (tokens per language, stacked by source) as a PNG.
+
+Tokens: with ``tokenizer=`` (a local Hugging Face tokenizer folder or ``tokenizer.json``) they are
+that tokenizer's tokens. Without one they are an estimate that needs no model: one token per Han,
+kana or Hangul character and 1.3 tokens per other word, close to what multilingual BPE tokenizers
+(Llama 3, InternLM2) give on these scripts; the report says which was used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from mmedc.io.parquet import list_shards
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_WORD = re.compile(r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+
+
+def estimate_tokens(text: str) -> int:
+    """Model-free token estimate: CJK characters count one each, other words 1.3 each."""
+    return len(_CJK.findall(text)) + round(1.3 * len(_WORD.findall(text)))
+
+
+def _load_tokenizer(path: str):
+    p = Path(path)
+    if p.is_file():
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(p))
+        return lambda texts: [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    return lambda texts: [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+
+
+def corpus_stats(paths: str | Iterable[str], tokenizer: str | None = None, batch_size: int = 2048) -> dict[str, Any]:
+    """Count documents, characters and tokens by (language, source) over the shards under ``paths``."""
+    count_tokens = _load_tokenizer(tokenizer) if tokenizer else (lambda texts: [estimate_tokens(t) for t in texts])
+    table: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"documents": 0, "characters": 0, "tokens": 0})
+    import fsspec
+
+    shards = list_shards(paths)
+    if not shards:
+        raise FileNotFoundError(f"no .parquet shards under {paths}")
+    for path in shards:
+        with fsspec.open(path, "rb") as f:
+            pf = pq.ParquetFile(f)
+            for batch in pf.iter_batches(batch_size=batch_size, columns=["lang", "source", "text"]):
+                cols = batch.to_pydict()
+                toks = count_tokens(cols["text"])
+                for lang, source, text, n in zip(cols["lang"], cols["source"], cols["text"], toks):
+                    c = table[(lang or "unknown", source or "unknown")]
+                    c["documents"] += 1
+                    c["characters"] += len(text)
+                    c["tokens"] += n
+    rows = [{"lang": k[0], "source": k[1], **v} for k, v in sorted(table.items())]
+    totals = {key: sum(r[key] for r in rows) for key in ("documents", "characters", "tokens")}
+    return {"shards": len(shards), "tokenizer": tokenizer or "estimate", "rows": rows, "totals": totals}
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    lines = [f"{'lang':<6}{'source':<10}{'documents':>12}{'characters':>15}{'tokens':>15}"]
+    for r in stats["rows"]:
+        lines.append(f"{r['lang']:<6}{r['source']:<10}{r['documents']:>12,}{r['characters']:>15,}{r['tokens']:>15,}")
+    t = stats["totals"]
+    lines.append(f"{'all':<16}{t['documents']:>12,}{t['characters']:>15,}{t['tokens']:>15,}")
+    lines.append(f"({stats['shards']} shard(s); tokens: {stats['tokenizer']})")
+    return "\n".join(lines)
+
+
+def plot_composition(stats: dict[str, Any], png_path: str | Path, title: str = "Corpus composition") -> Path:
+    """Stacked bars of tokens per language, one colour per source (the MMedC composition figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    langs = sorted({r["lang"] for r in stats["rows"]})
+    sources = sorted({r["source"] for r in stats["rows"]})
+    value = {(r["lang"], r["source"]): r["tokens"] for r in stats["rows"]}
+    fig, ax = plt.subplots(figsize=(1.2 * max(4, len(langs)) + 2, 4.5))
+    bottom = [0] * len(langs)
+    for source in sources:
+        heights = [value.get((lang, source), 0) for lang in langs]
+        ax.bar(langs, heights, bottom=bottom, label=source)
+        bottom = [b + h for b, h in zip(bottom, heights)]
+    for i, total in enumerate(bottom):
+        ax.annotate(f"{total:,}", (i, total), ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel(f"tokens ({stats['tokenizer']})")
+    ax.set_xlabel("language")
+    ax.set_title(title)
+    ax.legend(title="source")
+    fig.tight_layout()
+    png_path = Path(png_path)
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png_path, dpi=120)
+    plt.close(fig)
+    return png_path
+
+
+def write_report(paths: str | Iterable[str], out_dir: str | Path, tokenizer: str | None = None) -> dict[str, Any]:
+    """Compute stats, write ``stats.json`` and ``composition.png`` into ``out_dir``; return the stats."""
+    stats = corpus_stats(paths, tokenizer=tokenizer)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "stats.json").write_text(json.dumps(stats, indent=1, ensure_ascii=False))
+    stats["png"] = str(plot_composition(stats, out / "composition.png"))
+    return stats
