@@ -4,7 +4,9 @@ Why not datatrove's ``ParquetWriter``: it infers the schema from the first batch
 documents carry other metadata keys, it writes straight to the final name (a killed task leaves a
 half file that looks whole), and it keeps no per-language counts. ``ShardedParquetWriter`` writes
 :data:`mmedc.schema.SCHEMA` always, closes a shard when it reaches ``max_rows`` or ``max_bytes``,
-writes it as ``<name>.tmp`` and renames it when complete, and writes a per-rank manifest.
+writes it as ``<name>.tmp`` and renames it when complete, and writes a per-rank manifest under
+``_manifest/`` (merged into ``_manifest.json``). Names starting with ``_`` are skipped by pyarrow, Spark
+and HF ``datasets`` when they read the folder, so the folder reads as one table.
 
 Shard names are ``<prefix><rank:05d>_<shard:05d>.parquet``: a re-run of rank ``r`` (a resumed local
 run, or a retried Spark task) first removes every shard and temporary file of rank ``r`` and then
@@ -29,8 +31,8 @@ from datatrove.pipeline.readers.base import BaseDiskReader
 
 from mmedc.schema import COLUMNS, SCHEMA, document_to_record, record_to_document
 
-MANIFEST_DIR = "manifest"
-MANIFEST_FILE = "manifest.json"
+MANIFEST_DIR = "_manifest"
+MANIFEST_FILE = "_manifest.json"
 
 
 def shard_name(prefix: str, rank: int, shard: int) -> str:
@@ -211,7 +213,7 @@ class ShardedParquetWriter(PipelineStep):
 
 
 def merge_manifests(output_folder: DataFolderLike, prefix: str = "") -> dict[str, Any]:
-    """Combine the per-rank manifests of an output into ``manifest.json`` and return it."""
+    """Combine the per-rank manifests of an output into ``_manifest.json`` and return it."""
     folder = get_datafolder(output_folder)
     parts = sorted(p for p in folder.glob(f"{MANIFEST_DIR}/{prefix}*.json") if not p.endswith(".tmp"))
     shards: list[dict[str, Any]] = []
