@@ -6,7 +6,7 @@ through the same datatrove reader machinery (sharding files across ranks, fsspec
 turns every bad input into a logged, counted skip that names the file and the reason:
 
 - ``bad_file``            unreadable file (not Parquet, truncated, missing text column, bad gzip)
-- ``bad_line``            jsonl line that is not a JSON object
+- ``bad_line``            jsonl line that is not UTF-8 or not a JSON object
 - ``non_string_text``     text that is not a string (a number, a list, null)
 - ``empty``               empty or whitespace-only text
 - ``too_long``            text longer than ``max_chars`` (default 10 million characters)
@@ -144,12 +144,12 @@ class CorpusReader(BaseDiskReader):
                         yield doc
 
     def _read_jsonl(self, filepath: str) -> Iterator[Document]:
-        with self.data_folder.open(filepath, "rt", compression="infer", encoding="utf-8", errors="strict") as f:
-            for index, line in enumerate(f):
-                if not line.strip():
+        with self.data_folder.open(filepath, "rb", compression="infer") as f:
+            for index, raw in enumerate(f):
+                if not raw.strip():
                     continue
                 try:
-                    row = json.loads(line)
+                    row = json.loads(raw.decode("utf-8"))
                     if not isinstance(row, dict):
                         raise ValueError(f"a JSON {type(row).__name__}, not an object")
                 except ValueError as e:
