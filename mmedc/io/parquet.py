@@ -249,7 +249,7 @@ def list_shards(paths: str | Iterable[str]) -> list[str]:
     for p in paths:
         fs, root = fsspec.core.url_to_fs(p)
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-        unstrip = (lambda x: x) if protocol in ("file", "local") else (lambda x: f"{protocol}://{x}")
+        scheme = "" if protocol in ("file", "local") else f"{protocol}://"
         if fs.isdir(root):
             found = fs.glob(posixpath.join(root, "**", "*.parquet"))
             found = [f for f in found if f"/{MANIFEST_DIR}/" not in f]
@@ -257,7 +257,7 @@ def list_shards(paths: str | Iterable[str]) -> list[str]:
             found = fs.glob(root)
         else:
             found = [root]
-        out.extend(unstrip(f) for f in found)
+        out.extend(scheme + f for f in found)
     return sorted(set(out))
 
 
