@@ -1,0 +1,157 @@
+"""Document-level precision / recall / F1 of MedicalKeywordFilter against the seed's keyword rule.
+
+Positives: medical items of ``shared/data/text/medical`` (exam questions, PubMed abstracts, medical
+passages) joined into 1,200-3,000-character documents. Negatives: general sentences of
+``text/general`` joined the same way, plus the long non-medical documents of ``text/general_docs``
+(the ``hard`` ones mention health, biology, food or injuries). Chinese and Japanese have no medical
+data there, so their positives (and some hard negatives) are project-written (``_cjk_eval.py``).
+
+Both rules use mmedc's keyword lists (the seed's own 170-word lists are not available), so the
+comparison is about the matching rule and thresholds; the seed rule gets every form of every entry
+as a plain keyword.
+
+    .venv/bin/python benchmarks/filter_quality.py [--data ../shared/data/text] [--sweep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cjk_eval import JA_GENERAL, JA_MEDICAL, ZH_GENERAL, ZH_MEDICAL  # noqa: E402
+from _seed_rule import SeedRule  # noqa: E402
+
+from mmedc.keywords import get_matcher, load_thresholds  # noqa: E402
+
+LANGS = ("en", "zh", "ja", "fr", "ru", "es")
+MEDICAL_FILES = {
+    "en": ["en_medqa.jsonl", "en_pubmedqa.jsonl"],
+    "fr": ["fr_frenchmedmcqa.jsonl"],
+    "ru": ["ru_rumeddanet.jsonl"],
+    "es": ["es_headqa.jsonl"],
+}
+PROJECT_WRITTEN = {"zh": (ZH_MEDICAL, ZH_GENERAL), "ja": (JA_MEDICAL, JA_GENERAL)}
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def join_items(items: list[str], rng: random.Random, lo: int = 1200, hi: int = 3000, sep: str = " ") -> list[str]:
+    """Join shuffled items into documents of lo..hi characters (an item longer than hi is its own doc)."""
+    items = [t.strip() for t in items if t and t.strip()]
+    rng.shuffle(items)
+    docs: list[str] = []
+    cur: list[str] = []
+    size = 0
+    target = rng.randint(lo, hi)
+    for item in items:
+        if cur and size + len(sep) + len(item) > hi:
+            if size >= lo:
+                docs.append(sep.join(cur))
+            cur, size, target = [], 0, rng.randint(lo, hi)
+        cur.append(item)
+        size += len(item) + (len(sep) if size else 0)
+        if size >= target:
+            docs.append(sep.join(cur))
+            cur, size, target = [], 0, rng.randint(lo, hi)
+    if size >= lo:
+        docs.append(sep.join(cur))
+    return docs
+
+
+def build_sets(data: Path, seed: int = 0) -> dict[str, list[tuple[str, int, str]]]:
+    """{lang: [(text, label, kind)]}; label 1 = medical; kind names where the document came from."""
+    sets: dict[str, list[tuple[str, int, str]]] = {}
+    for lang in LANGS:
+        rng = random.Random(f"{seed}-{lang}")
+        sep = "" if lang in ("zh", "ja") else " "
+        rows: list[tuple[str, int, str]] = []
+        for name in MEDICAL_FILES.get(lang, []):
+            items = [r["text"] for r in read_jsonl(data / "medical" / name)]
+            rows += [(d, 1, name.split(".")[0]) for d in join_items(items, rng, sep=sep)]
+        sentences = (data / "general" / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
+        rows += [(d, 0, "general_sentences") for d in join_items(sentences, rng, sep=sep)]
+        for r in read_jsonl(data / "general_docs" / f"{lang}.jsonl"):
+            rows.append((r["text"], 0, "general_docs_hard" if r.get("hard") else "general_docs"))
+        if lang in PROJECT_WRITTEN:
+            med, gen = PROJECT_WRITTEN[lang]
+            rows += [(t, 1, "project_written_medical") for t in med]
+            rows += [(t, 0, "project_written_general") for t in gen]
+        sets[lang] = rows
+    return sets
+
+
+def prf(pred: list[bool], gold: list[int]) -> tuple[float, float, float]:
+    tp = sum(p and g for p, g in zip(pred, gold))
+    fp = sum(p and not g for p, g in zip(pred, gold))
+    fn = sum((not p) and g for p, g in zip(pred, gold))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def sweep(lang: str, scores: list[tuple[int, float]], gold: list[int]) -> None:
+    """Print F1 over a grid of thresholds (to see how flat the optimum is)."""
+    best = []
+    for c in range(1, 11):
+        for d in [x / 1000 for x in range(5, 121, 5)]:
+            pred = [s[0] >= c and s[1] >= d for s in scores]
+            best.append((prf(pred, gold)[2], c, d))
+    best.sort(reverse=True)
+    print(f"  {lang} sweep top-8 (F1, min_count, min_density): "
+          + ", ".join(f"({f:.3f},{c},{d:.3f})" for f, c, d in best[:8]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "text")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sweep", action="store_true", help="also print F1 over a threshold grid")
+    ap.add_argument("--errors", type=int, default=0, help="print this many misclassified docs per language")
+    args = ap.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"evaluation data not found: {args.data}", file=sys.stderr)
+        return 2
+    thresholds = load_thresholds()
+    sets = build_sets(args.data, args.seed)
+    print(f"{'lang':4} {'docs':>5} {'med':>4} | {'mmedc P':>7} {'R':>6} {'F1':>6} {'hardFP':>7} |"
+          f" {'seed P':>7} {'R':>6} {'F1':>6} {'hardFP':>7}")
+    for lang in LANGS:
+        rows = sets[lang]
+        matcher = get_matcher(lang)
+        seed = SeedRule(lang)
+        min_count, min_density = thresholds[lang]
+        gold = [label for _, label, _ in rows]
+        scores = [(s.count, s.density) for s in (matcher.score(t, top_k=0) for t, _, _ in rows)]
+        ours = [c >= min_count and d >= min_density for c, d in scores]
+        theirs = [seed.keep(t) for t, _, _ in rows]
+        hard = [i for i, (_, _, kind) in enumerate(rows) if kind.endswith("hard") or kind == "project_written_general"]
+        hard_ours = sum(ours[i] for i in hard)
+        hard_seed = sum(theirs[i] for i in hard)
+        p, r, f = prf(ours, gold)
+        sp, sr, sf = prf(theirs, gold)
+        print(f"{lang:4} {len(rows):5} {sum(gold):4} | {p:7.3f} {r:6.3f} {f:6.3f} {hard_ours:3}/{len(hard):<3} |"
+              f" {sp:7.3f} {sr:6.3f} {sf:6.3f} {hard_seed:3}/{len(hard):<3}")
+        if args.sweep:
+            sweep(lang, scores, gold)
+        if args.errors:
+            shown = 0
+            for (text, label, kind), pred, (c, d) in zip(rows, ours, scores):
+                if pred != bool(label) and shown < args.errors:
+                    shown += 1
+                    print(f"    miss {kind} gold={label} count={c} density={d:.3f}: {text[:160]!r}")
+    print("hardFP: hard or project-written non-medical documents kept (false positives) / total")
+    print("positives for zh/ja are project-written (benchmarks/_cjk_eval.py); other languages are real data")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
