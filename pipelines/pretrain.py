@@ -1,0 +1,6 @@
+"""Continue pretraining a causal LM on mmedc shards: ``python pipelines/pretrain.py --config configs/tiny-cpu.yaml``."""
+
+from mmedc.recipes.pretrain import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
