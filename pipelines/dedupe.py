@@ -1,0 +1,6 @@
+"""Deduplicate mmedc shards: ``python pipelines/dedupe.py --input out/web --input out/textbooks --output out/dedup``."""
+
+from mmedc.recipes.dedupe import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
