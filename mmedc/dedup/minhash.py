@@ -387,13 +387,15 @@ class MinhashBuckets(PipelineStep):
         world = markers[0]["world_size"]
         keys = self.config.bucket_keys()
         store = _SignatureStore(self.folder, self.config.num_perm) if self.config.verify else None
+        done = []
         try:
             for key in keys[rank::world_size]:
                 with self.track_time():
                     arr = self._load_key(key, world)
                     pairs = self.pairs_for_key(key, arr, store)
                     _write_atomic(self.folder, f"pairs/{key}.pairs", pairs.tobytes())
-                    logger.info(f"dedup buckets: {key}: {len(arr)} records, {len(pairs)} duplicate pairs")
+                    done.append(f"{key}={len(pairs)}")
+            logger.info(f"dedup buckets rank {rank}: duplicate pairs per key: {', '.join(done) or 'no keys'}")
         finally:
             if store is not None:
                 store.close()
