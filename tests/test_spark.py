@@ -220,8 +220,9 @@ def test_failed_run_resumes_only_incomplete_ranks(spark, corpus, tmp_path):
         return SparkPipelineExecutor(filter_pipeline(inp, out, extra), tasks=4, logging_dir=str(logs),
                                      spark_session=spark)
 
-    with pytest.raises(RuntimeError, match=r"ranks 3 of 4 did not complete"):
+    with pytest.raises(RuntimeError, match=r"ranks 3 of 4 did not complete") as failure:
         executor().run()
+    assert "rank 3 is poisoned" in str(failure.value)  # the cause, out of Spark's long message
     assert completed_ranks(logs) == {0, 1, 2}
     poison.unlink()
     ran.write_text("")
