@@ -43,7 +43,8 @@ RULES = ("control_chars", "whitespace", "page_numbers", "headers_footers", "fron
          "bibliography", "ocr_garbage", "hyphenation", "join_lines")
 
 # -- patterns ------------------------------------------------------------------------------------
-_ROMAN = r"(?=[ivxlcdm]+\b)m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
+# roman page numbers up to 399 (front matter is never longer); no m/d, so "mix" or "did" is not one
+_ROMAN = r"(?=[ivxlc]+\b)c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _PAGE_WORDS = r"(?:page|p\.|pg\.?|seite|página|pagina|pág\.?|стр\.?|страница|с\.)"
 _PAGE_NUMBER = re.compile(
     rf"^[\s\-–—·•|\[\](){{}}]*(?:{_PAGE_WORDS}\s*)?(\d{{1,4}}|{_ROMAN})"
@@ -370,7 +371,7 @@ class TextbookCleanup(BaseFilter):
             me = position[p]
             near = {q for q in by_key[(side, key)] if abs(q - me) <= window}
             if len(near) < required:
-                matcher = difflib.SequenceMatcher(None, key, autojunk=False)
+                matcher = difflib.SequenceMatcher(None, "", key, autojunk=False)  # b (cached) = this line
                 for q in range(max(0, me - window), min(len(live), me + window + 1)):
                     if q in near:
                         continue
@@ -387,7 +388,18 @@ class TextbookCleanup(BaseFilter):
             if len(near) >= required and not self._is_chapter_heading(p, li, key, pages, starts):
                 hits.add((p, li))
         for p in live:
-            mine = {li for (q, li) in hits if q == p}
+            # a header or footer sits at the page's edge: keep only hits not preceded (top) or followed
+            # (bottom) by a line that is not one
+            top, bottom = self._edge_indices(pages[p], self.zone)
+            mine: set[int] = set()
+            for li in top:
+                if (p, li) not in hits:
+                    break
+                mine.add(li)
+            for li in reversed(bottom):
+                if (p, li) not in hits:
+                    break
+                mine.add(li)
             if mine:
                 counts["removed_headers_footers"] += len(mine)
                 pages[p] = [ln for i, ln in enumerate(pages[p]) if i not in mine]
