@@ -365,11 +365,17 @@ class TextbookCleanup(BaseFilter):
         per_page: dict[int, list[tuple[int, str, str]]] = {}
         for p, li, side, key in cands:
             per_page.setdefault(position[p], []).append((li, side, key))
+        def exact_near(side: str, key: str, me: int) -> set[int]:
+            return {q for q in by_key[(side, key)] if abs(q - me) <= window}
+
         for p, li, side, key in cands:
             if not key:
                 continue
             me = position[p]
-            near = {q for q in by_key[(side, key)] if abs(q - me) <= window}
+            near = exact_near(side, key, me)
+            # fuzzy: one match with a line that recurs exactly (an anchor) is enough; without an anchor,
+            # one more page is needed, so that similar figure captions are not taken for a header
+            anchored = False
             if len(near) < required:
                 matcher = difflib.SequenceMatcher(None, "", key, autojunk=False)  # b (cached) = this line
                 for q in range(max(0, me - window), min(len(live), me + window + 1)):
@@ -382,9 +388,12 @@ class TextbookCleanup(BaseFilter):
                         if (matcher.real_quick_ratio() >= sim and matcher.quick_ratio() >= sim
                                 and matcher.ratio() >= sim):
                             near.add(q)
+                            anchored = anchored or len(exact_near(side, key2, q)) >= required
                             break
-                    if len(near) >= required:
+                    if len(near) >= required + (0 if anchored else 1):
                         break
+                if not anchored and len(near) < required + 1:
+                    continue
             if len(near) >= required and not self._is_chapter_heading(p, li, key, pages, starts):
                 hits.add((p, li))
         for p in live:
