@@ -13,6 +13,7 @@ what it skips and why.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -224,15 +225,21 @@ class WarcHtmlReader(WarcReader):
     """Read HTML responses from WARC files (``.warc``, ``.warc.gz``) as Documents with raw HTML text.
 
     Metadata: ``url``, ``date`` (WARC-Date), ``http_status``, ``charset`` (codec used), and
-    ``warc_truncated`` when the crawler cut the body at its size limit. Same arguments as datatrove's
-    ``WarcReader`` (``data_folder``, ``glob_pattern``, ``limit``, ``default_metadata``...).
+    ``warc_truncated`` when the crawler cut the body at its size limit, ``warc_record_id``. The
+    document id is ``url:<sha1 of the URL, 24 hex>`` (stable across re-crawls, so the same page
+    crawled twice is caught by exact dedupe) unless ``url_ids=False`` (then the WARC record id). Other
+    arguments as datatrove's ``WarcReader`` (``data_folder``, ``glob_pattern``, ``limit``,
+    ``default_metadata``...).
     """
 
     name = "🕷 WARC (HTML)"
     _requires_dependencies = ["warcio"]
 
-    def __init__(self, data_folder: DataFolderLike, glob_pattern: str | None = "**/*.warc*", **kwargs: Any):
+    def __init__(
+        self, data_folder: DataFolderLike, glob_pattern: str | None = "**/*.warc*", url_ids: bool = True, **kwargs: Any
+    ):
         super().__init__(data_folder, glob_pattern=glob_pattern, **kwargs)
+        self.url_ids = url_ids
 
     def read_file(self, filepath: str):
         from warcio.archiveiterator import ArchiveIterator
@@ -249,6 +256,9 @@ class WarcHtmlReader(WarcReader):
                             continue
                         if data["warc_truncated"] is None:
                             data.pop("warc_truncated")
+                        data["warc_record_id"] = data["id"]
+                        if self.url_ids and data["url"]:
+                            data["id"] = "url:" + hashlib.sha1(data["url"].encode("utf-8")).hexdigest()[:24]
                         document = self.get_document_from_dict(data, filepath, ri)
                         if not document:
                             continue

@@ -1,0 +1,270 @@
+"""Recipe: medical websites (MMedC's third source): crawl politely to WARC, then extract and filter.
+
+    seeds (URLs or a seed list) -> CrawlToWarc -> WARC files            (stage 1, always local)
+    WARC files | HTML folder -> HtmlExtractor -> LanguageID -> [MedicalKeywordFilter]
+                                                -> ShardedParquetWriter  (stage 2, local or Spark)
+
+Stage 1 is skipped when ``--warcs`` (existing WARC files) or ``--html`` (a folder of HTML files) is
+given. Both stages resume: the crawl from its SQLite state (no page fetched twice, none lost), the
+extraction through datatrove completion markers. The keyword filter is on by default; turn it off
+(``--no-keyword-filter``) for curated medical sites whose every page is wanted.
+
+    mmedc run websites --seed-file pipelines/seeds/medical_sites.json --languages fr --output out/sites
+    mmedc run websites --warcs crawl/ --output out/sites
+"""
+
+from __future__ import annotations
+
+import argparse
+import posixpath
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from mmedc.executors import add_executor_args, executor_kwargs, make_executor
+from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+
+LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
+SAMPLE_SITE = Path(__file__).resolve().parent.parent / "samples" / "site"
+DEFAULT_SEED_FILE = Path(__file__).resolve().parents[2] / "pipelines" / "seeds" / "medical_sites.json"
+
+
+def crawl_pipeline(scope: Any, warc_folder: str, config: Any = None) -> list:
+    """Stage 1: one :class:`~mmedc.web.crawl.CrawlToWarc` step (hosts split across tasks)."""
+    from mmedc.web.crawl import CrawlToWarc
+
+    return [CrawlToWarc(scope, warc_folder, config)]
+
+
+def websites_pipeline(
+    output: str,
+    warcs: str | None = None,
+    html: str | None = None,
+    base_url: str | None = None,
+    languages: Sequence[str] | None = LANGUAGES,
+    lang_threshold: float = 0.5,
+    keyword_filter: bool = True,
+    rejected_output: str | None = None,
+    min_chars: int = 200,
+    extractor_kwargs: dict[str, Any] | None = None,
+    max_rows: int = 100_000,
+    max_bytes: int = 256 * 2**20,
+    limit: int = -1,
+) -> list:
+    """Stage 2: the block list from WARC files (``warcs``) or an HTML folder (``html``) to shards."""
+    from mmedc.langid import LanguageID
+    from mmedc.web.extract import HtmlExtractor, HtmlFolderReader
+    from mmedc.web.warc import WarcHtmlReader
+
+    if (warcs is None) == (html is None):
+        raise ValueError("give exactly one of warcs (WARC folder) or html (HTML folder)")
+    meta = {"source": "website"}
+    if warcs is not None:
+        reader = WarcHtmlReader(warcs, default_metadata=meta, limit=limit)
+    else:
+        reader = HtmlFolderReader(html, base_url=base_url, default_metadata=meta, limit=limit)
+
+    def rejected(prefix: str):
+        if not rejected_output:
+            return None
+        return ShardedParquetWriter(rejected_output, prefix=prefix, max_rows=max_rows, max_bytes=max_bytes)
+
+    blocks = [
+        reader,
+        HtmlExtractor(min_chars=min_chars, **(extractor_kwargs or {})),
+        LanguageID(languages=languages, threshold=lang_threshold, exclusion_writer=rejected("lang_")),
+    ]
+    if keyword_filter:
+        from mmedc.keywords import MedicalKeywordFilter
+
+        blocks.append(MedicalKeywordFilter(exclusion_writer=rejected("kw_")))
+    blocks.append(ShardedParquetWriter(output, max_rows=max_rows, max_bytes=max_bytes))
+    return blocks
+
+
+def run_websites(
+    output: str,
+    scope: Any = None,
+    warcs: str | None = None,
+    html: str | None = None,
+    warc_folder: str | None = None,
+    crawl_config: Any = None,
+    crawl_tasks: int = 1,
+    logging_dir: str | None = None,
+    executor: str = "local",
+    tasks: int = 2,
+    workers: int = 2,
+    skip_completed: bool = True,
+    spark_master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    **pipeline_kwargs: Any,
+) -> dict[str, Any]:
+    """Crawl ``scope`` (a :class:`~mmedc.web.scope.Scope` or seed URLs) into ``warc_folder`` unless
+    ``warcs``/``html`` is given, then extract and filter into ``output``. Returns a summary."""
+    from mmedc.recipes.filter_web import read_stats
+
+    logging_dir = logging_dir or posixpath.join(str(output).rstrip("/"), "_logs")
+    summary: dict[str, Any] = {"output": str(output), "logging_dir": logging_dir}
+    if warcs is None and html is None:
+        if scope is None:
+            raise ValueError("nothing to do: give seeds (scope), warcs or html")
+        warc_folder = str(warc_folder or posixpath.join(str(output).rstrip("/") + "_warc"))
+        crawl_logs = posixpath.join(logging_dir, "crawl")
+        # the crawl is I/O-bound and keeps its state in local SQLite files: always a local executor
+        make_executor(
+            crawl_pipeline(scope, warc_folder, crawl_config), logging_dir=crawl_logs, executor="local",
+            tasks=crawl_tasks, workers=crawl_tasks, skip_completed=skip_completed,
+        ).run()
+        summary["warc_folder"] = warc_folder
+        summary["crawl"] = next(iter(read_stats(crawl_logs).values()), {})
+        warcs = warc_folder
+    extract_logs = posixpath.join(logging_dir, "extract")
+    pipeline = websites_pipeline(str(output), warcs=warcs, html=html, **pipeline_kwargs)
+    make_executor(
+        pipeline, logging_dir=extract_logs, executor=executor, tasks=tasks, workers=workers,
+        skip_completed=skip_completed, spark_master=spark_master, spark_conf=spark_conf,
+    ).run()
+    summary["manifest"] = merge_manifests(str(output))
+    if pipeline_kwargs.get("rejected_output"):
+        merge_manifests(pipeline_kwargs["rejected_output"])
+    summary["stats"] = read_stats(extract_logs)
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mmedc.web.crawl import DEFAULT_USER_AGENT
+
+    p = argparse.ArgumentParser(
+        prog="mmedc run websites",
+        description="Crawl medical websites politely to WARC (or take WARCs / HTML files), extract the main "
+        "text with trafilatura, identify the language, filter by medical keywords, write Parquet shards.",
+    )
+    p.add_argument("--output", required=True, help="output folder for the shards")
+    src = p.add_argument_group("input (one of)")
+    src.add_argument("--seed", action="append", default=[], metavar="URL", help="start URL (repeatable); its host is in scope")
+    src.add_argument("--seed-file", default=None, help="JSON seed list with per-site scope rules (pipelines/seeds/)")
+    src.add_argument("--warcs", default=None, help="existing WARC files (folder): skip the crawl")
+    src.add_argument("--html", default=None, help="folder of .html files: skip the crawl")
+    src.add_argument("--base-url", default=None, help="with --html: URL the folder mirrors (for the url column)")
+    c = p.add_argument_group("crawl")
+    c.add_argument("--warc-folder", default=None, help="where the crawl writes WARCs and its state (default: <output>_warc)")
+    c.add_argument("--user-agent", default=DEFAULT_USER_AGENT)
+    c.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (raised by robots.txt crawl-delay)")
+    c.add_argument("--concurrency", type=int, default=16, help="requests in flight over all hosts")
+    c.add_argument("--per-host-concurrency", type=int, default=2)
+    c.add_argument("--timeout", type=float, default=20.0, help="connect/read timeout in seconds")
+    c.add_argument("--retries", type=int, default=3, help="retries on 429/5xx/timeouts (exponential backoff, Retry-After honoured)")
+    c.add_argument("--max-redirects", type=int, default=5)
+    c.add_argument("--max-response-mb", type=float, default=10, help="cut responses at this size")
+    c.add_argument("--max-pages", type=int, default=None, help="stop after storing this many pages")
+    c.add_argument("--max-pages-per-site", type=int, default=None, help="override every site's max_pages")
+    c.add_argument("--max-depth", type=int, default=None, help="override every site's max_depth")
+    c.add_argument("--no-sitemaps", action="store_true", help="do not read sitemaps")
+    c.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (only for sites you run)")
+    c.add_argument("--warc-mb", type=float, default=1024, help="start a new WARC file after this many MB")
+    c.add_argument("--crawl-tasks", type=int, default=1, help="parallel crawlers (hosts are split between them)")
+    f = p.add_argument_group("extraction and filters")
+    f.add_argument("--languages", default=",".join(LANGUAGES), help="languages to keep (and seed-list sites to crawl)")
+    f.add_argument("--lang-threshold", type=float, default=0.5)
+    f.add_argument("--no-keyword-filter", action="store_true", help="keep every page (curated medical sites)")
+    f.add_argument("--min-chars", type=int, default=200, help="drop pages with less extracted text")
+    f.add_argument("--rejected", default=None, help="also write dropped documents (with reasons) here")
+    f.add_argument("--max-rows", type=int, default=100_000)
+    f.add_argument("--max-mb", type=float, default=256, help="uncompressed text MB per shard at most")
+    add_executor_args(p)
+    return p
+
+
+def _scope_from_args(args: argparse.Namespace, languages: list[str]):
+    from mmedc.web.scope import Scope, load_seed_file
+
+    if args.seed_file:
+        scope = load_seed_file(args.seed_file, languages=languages)
+        if args.seed:
+            scope = Scope(scope.sites + Scope.from_seeds(args.seed).sites)
+    elif args.seed:
+        scope = Scope.from_seeds(args.seed)
+    else:
+        return None
+    for site in scope.sites:
+        if args.max_pages_per_site is not None:
+            site.max_pages = args.max_pages_per_site
+        if args.max_depth is not None:
+            site.max_depth = args.max_depth
+    return scope
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from mmedc.web.crawl import CrawlConfig
+
+    args = build_parser().parse_args(argv)
+    languages = [x.strip() for x in args.languages.split(",") if x.strip()]
+    sources = sum(bool(x) for x in (args.seed or args.seed_file, args.warcs, args.html))
+    if sources != 1:
+        raise SystemExit("give exactly one input: --seed/--seed-file (crawl), --warcs or --html")
+    config = CrawlConfig(
+        user_agent=args.user_agent, delay=args.delay, concurrency=args.concurrency,
+        per_host_concurrency=args.per_host_concurrency, timeout=args.timeout, retries=args.retries,
+        max_redirects=args.max_redirects, max_bytes=int(args.max_response_mb * 2**20), max_pages=args.max_pages,
+        sitemaps=not args.no_sitemaps, obey_robots=not args.ignore_robots, warc_max_bytes=int(args.warc_mb * 2**20),
+    )
+    try:
+        scope = _scope_from_args(args, languages)
+    except ValueError as e:
+        raise SystemExit(str(e)) from e
+    summary = run_websites(
+        args.output, scope=scope, warcs=args.warcs, html=args.html, base_url=args.base_url,
+        warc_folder=args.warc_folder, crawl_config=config, crawl_tasks=args.crawl_tasks,
+        logging_dir=args.logging_dir, languages=languages, lang_threshold=args.lang_threshold,
+        keyword_filter=not args.no_keyword_filter, rejected_output=args.rejected, min_chars=args.min_chars,
+        max_rows=args.max_rows, max_bytes=int(args.max_mb * 2**20), **executor_kwargs(args),
+    )
+    print_summary(summary)
+    return 0
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    crawl = summary.get("crawl")
+    if crawl:
+        print(f"crawl: {crawl.get('stored', 0)} pages stored -> {summary['warc_folder']}; "
+              + ", ".join(f"{k}={v}" for k, v in sorted(crawl.items()) if k not in ("stored", "total")))
+    m = summary["manifest"]
+    print(f"kept {m['rows']:,} documents in {len(m['shards'])} shard(s) -> {summary['output']}")
+    for entry in m["by_lang_source"]:
+        print(f"  {entry['lang']:>4} {entry['source']:<9} {entry['documents']:>8,} docs {entry['characters']:>12,} chars")
+    for name, counters in summary["stats"].items():
+        interesting = {k: v for k, v in counters.items() if k not in ("total", "forwarded") and not k.startswith("lang_")}
+        if interesting:
+            print(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in sorted(interesting.items())))
+
+
+def demo(workdir: Path, **executor_kwargs: Any) -> dict[str, Any]:
+    """Serve the bundled sample site on loopback, crawl it (robots.txt and sitemap included), extract
+    and filter it into ``workdir/websites``. Returns output paths and counts."""
+    from mmedc.web.crawl import CrawlConfig
+    from mmedc.web.localserver import serve_site
+
+    workdir = Path(workdir)
+    output = workdir / "websites"
+    known = {f.name for f in fields(CrawlConfig)}
+    config = CrawlConfig(delay=0.0, progress_every=0, **{k: executor_kwargs.pop(k) for k in list(executor_kwargs) if k in known})
+    with serve_site(SAMPLE_SITE) as base:
+        summary = run_websites(
+            str(output), scope=[base + "/index.html"], warc_folder=str(workdir / "websites_warc"),
+            crawl_config=config, **executor_kwargs,
+        )
+    crawl = summary.get("crawl", {})
+    extract = next((v for k, v in summary["stats"].items() if "HTML extractor" in k), {})
+    summary.update(
+        pages_crawled=int(crawl.get("stored", 0)),
+        documents_in=int(extract.get("total", 0)),
+        documents=summary["manifest"]["rows"],
+        documents_out=summary["manifest"]["rows"],
+        site_url=base,
+    )
+    return summary
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

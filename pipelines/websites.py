@@ -1,0 +1,6 @@
+"""Crawl medical websites to WARC, extract, filter, write shards: ``python pipelines/websites.py --help``."""
+
+from mmedc.recipes.websites import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
