@@ -101,12 +101,16 @@ def write_demo_shards(folder: str | os.PathLike, docs_per_lang: int = 60, seed: 
 
     rng = random.Random(seed)
     folder = os.fspath(folder)
+    docs = []
+    for lang, sents in _DEMO_TEXT.items():
+        for i in range(docs_per_lang):
+            text = " ".join(rng.choice(sents) for _ in range(rng.randint(2, 6)))
+            docs.append(Document(text=text, id=f"demo-{lang}-{i}",
+                                 metadata={"language": lang, "language_score": 1.0, "source": "corpus"}))
+    rng.shuffle(docs)  # like web shards: languages mixed
     with ShardedParquetWriter(folder, max_rows=100, row_group_rows=25) as w:
-        for lang, sents in _DEMO_TEXT.items():
-            for i in range(docs_per_lang):
-                text = " ".join(rng.choice(sents) for _ in range(rng.randint(2, 6)))
-                w.write(Document(text=text, id=f"demo-{lang}-{i}",
-                                 metadata={"language": lang, "language_score": 1.0, "source": "corpus"}), rank=0)
+        for doc in docs:
+            w.write(doc, rank=0)
     merge_manifests(folder)
     return folder
 
@@ -135,7 +139,7 @@ def demo(workdir: pathlib.Path, shards: list[str] | None = None, **kw: Any) -> d
         "eval_fraction": 0.05,
         "eval_max_tokens": 20_000,
         "log_every": 10,
-        "window_row_groups": 4,
+        "window_row_groups": 8,
         "resume": None,
     }
     options.update({k: v for k, v in kw.items() if k in fields})

@@ -35,7 +35,7 @@ class TrainConfig:
     mixture_mode: str = "proportion"
     """``proportion``: weights are target shares of characters; ``rate``: weights are epochs per group."""
     seed: int = 42
-    window_row_groups: int = 8
+    window_row_groups: int = 16
     """row groups read and shuffled together (the shuffle window)."""
     doc_boundary_attention: bool = True
     """reset position ids at document starts so attention does not cross documents."""

@@ -83,6 +83,8 @@ def index_row_groups(paths: str | Iterable[str], stats: Counter | None = None) -
                 md = pq.ParquetFile(f).metadata
                 out.extend(RowGroup(path, i, md.row_group(i).num_rows) for i in range(md.num_row_groups))
             stats["files"] += 1
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"training data: {path} does not exist") from e
         except Exception as e:  # noqa: BLE001 - any unreadable file is skipped, loudly
             stats["bad_files"] += 1
             logger.error(f"training data: skipping {path}: not a readable Parquet file ({type(e).__name__}: {e})")
@@ -410,7 +412,7 @@ class PackedStream:
         mixture: dict[str, float] | None = None,
         mixture_mode: str = "proportion",
         seed: int = 42,
-        window_row_groups: int = 8,
+        window_row_groups: int = 16,
         doc_boundary_attention: bool = True,
         workers: int = 0,
         batch_docs: int = 256,

@@ -24,7 +24,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from datatrove.utils.logging import logger
 
 from mmedc.train.config import TrainConfig
@@ -272,7 +271,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
     n_params = sum(p.numel() for p in model.parameters())
     fpt = flops_per_token(model.config, n_params, config.seq_len)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False
     if config.compile:
         model = torch.compile(model)

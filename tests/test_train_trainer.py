@@ -1,0 +1,96 @@
+"""Trainer on CPU: loss falls, resume reproduces the uninterrupted run, the model loads back, config/CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from mmedc.recipes.pretrain import TINY_MODEL, main, pretrain, write_demo_shards  # noqa: E402
+from mmedc.train.config import load_config  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    return write_demo_shards(tmp_path_factory.mktemp("train_shards"), docs_per_lang=40)
+
+
+def _opts(shards, out, **kw):
+    o = dict(shards=[shards], output_dir=str(out), model=TINY_MODEL, tokenizer_vocab_size=512, seq_len=32,
+             micro_batch_size=4, max_steps=8, learning_rate=3e-3, warmup_ratio=0.1, gradient_checkpointing=False,
+             tokenizer_workers=0, window_row_groups=4, log_every=100, resume="auto")
+    o.update(kw)
+    return o
+
+
+def test_loss_falls_and_model_loads_back(shards, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    r = pretrain(None, **_opts(shards, tmp_path / "run", max_steps=60, eval_fraction=0.1, eval_max_tokens=2000,
+                               micro_batch_size=8, learning_rate=5e-3, gradient_checkpointing=True))
+    losses = r["losses"]
+    assert len(losses) == 60
+    assert sum(losses[-5:]) / 5 < losses[0] - 1.5
+    assert set(r["eval"]) == {"en", "zh", "ja", "fr", "ru", "es"}
+    assert all(v["ppl"] < 200 for v in r["eval"].values())  # uniform over the vocabulary: 512
+    assert (tmp_path / "run" / "final" / "model.safetensors").exists()
+    assert list((tmp_path / "run" / "checkpoints").glob("step-*/model.safetensors"))
+    model = AutoModelForCausalLM.from_pretrained(r["final_model"])
+    tok = AutoTokenizer.from_pretrained(r["final_model"])
+    ids = torch.tensor([tok("患者出现发热 The patient presented with fever")["input_ids"]])
+    with torch.no_grad():
+        loss = model(input_ids=ids, labels=ids).loss.item()
+    assert loss < 6.0  # the trained weights came back (a random model scores ~ln(512) = 6.2)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == list(range(1, 61))
+    assert "tokens_per_s" in log[-1] and log[-1]["tokens"] == 60 * 8 * 32
+
+
+def test_resume_reproduces_uninterrupted_losses(shards, tmp_path):
+    full = pretrain(None, **_opts(shards, tmp_path / "full", max_steps=10, grad_accum=2))
+    first = pretrain(None, **_opts(shards, tmp_path / "cut", max_steps=10, grad_accum=2, stop_after_steps=6))
+    assert first["steps"] == 6 and first["final_model"] is None
+    second = pretrain(None, **_opts(shards, tmp_path / "cut", max_steps=10, grad_accum=2))
+    assert second["resumed_from"].endswith("step-0000006")
+    assert second["losses"][:6] == pytest.approx(first["losses"])
+    assert second["losses"] == pytest.approx(full["losses"], rel=1e-5, abs=1e-6)
+    assert second["history"][-1]["lr"] == pytest.approx(full["history"][-1]["lr"])
+
+
+def test_config_file_overrides_and_cli(shards, tmp_path, capsys):
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "shards: " + shards + "\n"
+        f"output_dir: {tmp_path / 'cli'}\n"
+        "model: {hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2}\n"
+        "seq_len: 32\nmax_steps: 100\nlearning_rate: 0.001\ntokenizer_vocab_size: 300\n"
+        "tokenizer_workers: 0\ngradient_checkpointing: false\n"
+    )
+    c = load_config(cfg, max_steps=3)
+    assert c.max_steps == 3 and c.learning_rate == 1e-3 and c.shards == [shards]
+    assert c.weight_decay == 0.01 and c.lr_scheduler == "cosine" and c.warmup_ratio == 0.01  # MMedC defaults
+    assert main(["--config", str(cfg), "--max-steps", "2", "--mixture", '{"en": 1, "zh": 1}', "--dry-run"]) == 0
+    merged = json.loads(capsys.readouterr().out)
+    assert merged["max_steps"] == 2 and merged["mixture"] == {"en": 1, "zh": 1} and merged["seq_len"] == 32
+    assert main(["--config", str(cfg), "--max-steps", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 2 and summary["final_model"]
+
+
+def test_bad_config_names_the_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("shards: [x]\nmodel: {}\nlearning_rat: 1\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml.*learning_rat"):
+        load_config(bad)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ValueError, match=r"broken\.json: not valid JSON"):
+        load_config(broken)
+    with pytest.raises(ValueError, match="model_name_or_path"):
+        load_config(None, shards=["x"])
+    with pytest.raises(SystemExit):
+        main(["--max-steps", "2"])  # no shards: a usage error, not a traceback
