@@ -255,6 +255,24 @@ def test_depends_runs_stages_in_order(spark, corpus, tmp_path):
     assert Counter(p.name[:5] for p in second.glob("*.parquet")).keys() <= {"00000", "00001"}
 
 
+def test_unpicklable_block_is_refused_before_spark_starts(tmp_path):
+    import threading
+
+    class HoldsALock(PipelineStep):
+        name = "holds a lock"
+
+        def __init__(self):
+            super().__init__()
+            self.lock = threading.Lock()
+
+        def run(self, data, rank=0, world_size=1):
+            yield from data
+
+    executor = SparkPipelineExecutor([HoldsALock()], logging_dir=str(tmp_path), master="spark://nowhere:7077")
+    with pytest.raises(TypeError, match="cannot be sent to the Spark executors.*lock"):
+        executor.run()
+
+
 # -- no Spark needed ---------------------------------------------------------------------------------
 
 

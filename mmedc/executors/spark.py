@@ -58,7 +58,8 @@ def get_or_create_session(
 ) -> tuple[Any, bool]:
     """Return ``(session, created)``: the active SparkSession, or a new one for ``master``.
 
-    For local masters (the default ``local[*]``) this also makes the Python workers use this very
+    With no ``master``, the master of ``spark-submit`` (when it launched this program), else
+    ``local[*]``. For local masters this also makes the Python workers use this very
     interpreter (``PYSPARK_PYTHON``) and see this process's import path, and keeps Spark on loopback
     (``SPARK_LOCAL_IP=127.0.0.1``), unless the environment or ``spark_conf`` already says otherwise.
     Other masters (``spark://``, ``yarn``, ``k8s://``) take the Python environment from the cluster.
@@ -71,10 +72,18 @@ def get_or_create_session(
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
+    from pyspark import SparkContext
 
-    master = master or DEFAULT_MASTER
+    if SparkContext._active_spark_context is not None:  # a context without a session: wrap it
+        return SparkSession.builder.getOrCreate(), False
+
     conf = {str(k): str(v) for k, v in (spark_conf or {}).items()}
-    if is_local_master(master):
+    master = master or conf.pop("spark.master", None)
+    # under spark-submit (or the pyspark shell) the JVM is up and its configuration names the master
+    launched_by_spark = "PYSPARK_GATEWAY_PORT" in os.environ
+    if master is None and not launched_by_spark:
+        master = DEFAULT_MASTER
+    if master is not None and is_local_master(master) and not launched_by_spark:
         if "spark.pyspark.python" not in conf:
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -85,11 +94,19 @@ def get_or_create_session(
             if os.environ.get("PYTHONPATH"):
                 paths.append(os.environ["PYTHONPATH"])
             conf["spark.executorEnv.PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    builder = SparkSession.builder.master(master).appName(app_name)
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master)
     for key, value in conf.items():
         builder = builder.config(key, value)
-    logger.info(f"Starting Spark session (master={master})")
-    return builder.getOrCreate(), True
+    logger.info(f"Starting Spark session (master={master or 'from spark-submit'})")
+    try:
+        return builder.getOrCreate(), True
+    except Exception as e:  # the JVM did not start, or the master refused us
+        raise RuntimeError(
+            f"could not start a Spark session with master {master!r}: {_first_line(e)}. Spark needs "
+            "Java 17 or later (java on PATH or JAVA_HOME) and, for a cluster, a reachable master"
+        ) from e
 
 
 def _run_ranks_on_spark(payload: Any) -> Callable[[int, Iterable[int]], Iterator[tuple[int, int, PipelineStats]]]:
@@ -204,6 +221,7 @@ class SparkPipelineExecutor(PipelineExecutor):
         every rank was already complete. Raises ``RuntimeError`` naming the ranks that failed (after
         Spark's retries); the ranks that finished keep their markers, so running again resumes.
         """
+        self._serialize()  # fail before the JVM starts if a block cannot be sent to the executors
         session, created = self._session()
         try:
             return self._run_with_session(session)
@@ -253,21 +271,23 @@ class SparkPipelineExecutor(PipelineExecutor):
             logger.info(f"Skipping {skipped} already completed tasks")
         self.save_executor_as_json()
 
-        from pyspark.cloudpickle import dumps
-
         sc = session.sparkContext
-        payload = sc.broadcast(dumps(self))
+        payload = sc.broadcast(self._serialize())
         try:
             sc.setJobDescription(f"mmedc: {self!r}, {len(ranks)} ranks")
             rdd = sc.parallelize(ranks, numSlices=len(ranks))  # one partition per rank
             results = rdd.mapPartitionsWithIndex(_run_ranks_on_spark(payload)).collect()
         except Exception as e:  # Py4JJavaError / PythonException: the job failed after retries
             failed = self.get_incomplete_ranks(ranks, skip_completed=True)
+            cause = _first_line(e)
+            if "ModuleNotFoundError" in cause or "ImportError" in cause:
+                cause += (" (the executors lack a module the pipeline uses: install mmedc on every node or "
+                          "ship it with --archives/--py-files, see docs/spark.md)")
             logger.error(f"Spark job failed; {len(failed)} ranks did not complete: {_short(failed)}")
             raise RuntimeError(
                 f"Spark run failed: ranks {_short(failed)} of {self.world_size} did not complete (see "
                 f"{self.logging_dir.path}/logs/); completed ranks are kept, run again to resume. "
-                f"Cause: {_first_line(e)}"
+                f"Cause: {cause}"
             ) from e
         finally:
             sc.setJobDescription(None)
@@ -278,6 +298,18 @@ class SparkPipelineExecutor(PipelineExecutor):
         stats = self._merge_stats(results)
         logger.success(stats.get_repr(f"All {self.world_size} tasks"))
         return stats
+
+    def _serialize(self) -> bytes:
+        """The executor as bytes for the tasks, or a clear error when a block cannot be sent."""
+        from pyspark.cloudpickle import dumps
+
+        try:
+            return dumps(self)
+        except Exception as e:
+            raise TypeError(
+                f"the pipeline cannot be sent to the Spark executors: {type(e).__name__}: {e}. Blocks must "
+                "be picklable: open files, locks, clients and sessions belong in run(), not __init__"
+            ) from e
 
     def _merge_stats(self, results: list[tuple[int, int, PipelineStats]]) -> PipelineStats:
         """Sum the stats of every rank into stats.json: those run now as the local executor sums them,
