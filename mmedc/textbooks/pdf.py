@@ -216,7 +216,12 @@ class PdfReader(BaseDiskReader):
             pdf = pdfium.PdfDocument(f, autoclose=False)
         except pdfium.PdfiumError as exc:
             msg = str(exc)
-            reason = "encrypted" if "password" in msg.lower() else "corrupt"
+            if "password" in msg.lower():
+                reason = "encrypted"
+            elif "PDFium: Success" in msg:  # pdfium refuses a well-formed document whose page tree is empty
+                reason, msg = "zero_pages", "the document has no pages"
+            else:
+                reason = "corrupt"
             raise PdfError(reason, msg) from exc
         if len(pdf) == 0:
             pdf.close()

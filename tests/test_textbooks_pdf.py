@@ -1,0 +1,239 @@
+"""PdfReader and the textbooks recipe on PDFs generated in the test (text layer and page images)."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+
+from mmedc.textbooks import MissingLanguagePackError, PdfReader, TextbookCleanup
+from mmedc.textbooks import ocr as ocr_mod
+from mmedc.textbooks.sample import (
+    can_render,
+    normalise,
+    render_pages,
+    write_scanned_pdf,
+    write_text_pdf,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, normalise(a), normalise(b), autojunk=False).ratio()
+
+
+def read(folder: Path, **kwargs) -> tuple[list[Document], PdfReader]:
+    reader = PdfReader(str(folder), **kwargs)
+    return list(reader.run()), reader
+
+
+def stats(step) -> dict:
+    return {k: v.total for k, v in step.stats.stats.items()}
+
+
+@pytest.fixture(scope="module")
+def text_books(tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("text_books")
+    books = {}
+    for lang in ("en", "fr", "ru", "zh", "ja"):
+        if can_render(lang):
+            books[lang] = write_text_pdf(folder / f"book_{lang}.pdf", lang)
+    return folder, books
+
+
+@pytest.fixture(scope="module")
+def scanned_book(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scanned")
+    book = write_scanned_pdf(folder / "scan_fr.pdf", "fr", dpi=200)
+    docs, reader = read(folder)
+    return book, docs, reader
+
+
+def test_text_layer_books_clean_to_their_source(text_books):
+    folder, books = text_books
+    docs, reader = read(folder)
+    assert len(docs) == len(books)
+    cleanup = TextbookCleanup()
+    by_lang = {}
+    for doc in docs:
+        raw = doc.text
+        assert "\f" in raw  # page structure kept for the cleanup
+        assert doc.metadata["source"] == "textbook"
+        assert doc.metadata["ocr_pages"] == 0
+        assert cleanup.filter(doc) is True
+        by_lang[doc.metadata["language"]] = (raw, doc)
+    assert set(by_lang) == set(books)  # language detected from the text layer of every book
+    for lang, book in books.items():
+        raw, doc = by_lang[lang]
+        assert doc.metadata["title"] == book.title
+        assert doc.metadata["language_source"] == "detected"
+        before, after = similarity(raw, book.body), similarity(doc.text, book.body)
+        assert after > before
+        assert after > 0.97, (lang, after, doc.text)
+        for word in book.hyphenated:  # every word split at a line end is whole again
+            assert word in doc.text, (lang, word)
+        for header in book.headers:
+            if header != book.title and header not in book.body:
+                assert header not in doc.text
+        assert book.title not in doc.text  # title page and running header with the book title
+        assert "ISBN" not in doc.text and "..... " not in doc.text
+
+
+def test_page_spans_and_printed_numbers(text_books):
+    folder, books = text_books
+    docs, _ = read(folder, glob_pattern="book_en.pdf")
+    (doc,) = docs
+    pages = doc.metadata["pages"]
+    assert [p["page"] for p in pages] == list(range(1, books["en"].pages + 1))
+    for p in pages:
+        assert doc.text[p["start"]:p["end"]] == doc.text.split("\f")[p["page"] - 1]
+    printed = [p.get("printed") for p in pages]
+    assert printed[:3] == [None, None, None]  # front matter carries no page number
+    assert printed[3:] == [str(i) for i in range(2, books["en"].pages - 1)]
+
+
+def test_split_by_chapter_from_outline(text_books):
+    folder, books = text_books
+    docs, _ = read(folder, glob_pattern="book_en.pdf", split="chapter")
+    chapters = [d.metadata.get("chapter") for d in docs]
+    assert chapters == [None] + [title for title, _ in books["en"].chapters] + ["References"]
+    assert docs[1].id.endswith(f"#pages={books['en'].chapters[0][1]}-{books['en'].chapters[1][1] - 1}")
+    cleaned = [d for d in docs if TextbookCleanup().filter(d) is True]
+    assert [d.metadata["chapter"] for d in cleaned] == chapters[1:3]  # front matter and references dropped
+    for doc, (title, _) in zip(cleaned, books["en"].chapters):
+        assert doc.text.startswith(title + "\n\n")  # the chapter heading is kept, once
+        assert doc.text.count(title) == 1
+
+
+def test_pdfplumber_engine_agrees(text_books):
+    folder, books = text_books
+    a, _ = read(folder, glob_pattern="book_en.pdf")
+    b, _ = read(folder, glob_pattern="book_en.pdf", engine="pdfplumber")
+    for doc in a + b:
+        TextbookCleanup().filter(doc)
+    assert similarity(a[0].text, b[0].text) > 0.99
+
+
+def test_scanned_book_is_ocrd_and_cleaned(scanned_book):
+    book, docs, reader = scanned_book
+    (doc,) = docs
+    assert doc.metadata["ocr_pages"] == book.pages
+    assert doc.metadata["language"] == "fr" and doc.metadata["language_source"] == "sidecar"
+    raw = doc.text
+    assert TextbookCleanup().filter(doc) is True
+    assert similarity(doc.text, book.body) > 0.95
+    assert similarity(doc.text, book.body) > similarity(raw, book.body)
+    assert stats(reader)["pages_ocr"] == doc.metadata["ocr_pages"]
+
+
+def test_ocr_language_detected_without_sidecar(tmp_path):
+    if not can_render("ja"):
+        pytest.skip("no CJK font installed")
+    book = write_scanned_pdf(tmp_path / "scan_ja.pdf", "ja", dpi=200, sidecar=False, with_front=False)
+    docs, reader = read(tmp_path)
+    (doc,) = docs
+    assert doc.metadata["language"] == "ja" and doc.metadata["language_source"] == "detected"
+    TextbookCleanup().filter(doc)
+    assert similarity(doc.text, book.body) > 0.9
+
+
+def test_language_option_and_bad_sidecar(tmp_path, text_books):
+    folder, _ = text_books
+    shutil.copy(folder / "book_fr.pdf", tmp_path / "a.pdf")
+    (tmp_path / "a.json").write_text("{not json")
+    docs, reader = read(tmp_path)
+    assert docs[0].metadata["language"] == "fr"  # detected after the broken sidecar was ignored
+    assert stats(reader)["error_sidecar"] == 1
+    docs, _ = read(tmp_path, language={"a": "es"})
+    assert docs[0].metadata["language"] == "es" and docs[0].metadata["language_source"] == "option"
+    with pytest.raises(ValueError, match="unknown book language"):
+        PdfReader(str(tmp_path), language="xx")
+
+
+def _encrypted_pdf(path: Path) -> None:
+    from reportlab.lib import pdfencrypt
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), encrypt=pdfencrypt.StandardEncryption("secret", ownerPassword="owner"))
+    c.drawString(72, 720, "Confidential text that cannot be read without the password.")
+    c.save()
+
+
+def _zero_page_pdf(path: Path) -> None:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument.new()
+    pdf.save(str(path))
+    pdf.close()
+
+
+def test_bad_inputs_are_counted_and_skipped(tmp_path, text_books, caplog):
+    folder, _ = text_books
+    good = tmp_path / "good.pdf"
+    shutil.copy(folder / "book_en.pdf", good)
+    (tmp_path / "text.pdf").write_text("this is not a PDF at all")
+    data = good.read_bytes()
+    (tmp_path / "truncated.pdf").write_bytes(data[: len(data) // 3])
+    (tmp_path / "garbage.pdf").write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20)
+    _encrypted_pdf(tmp_path / "encrypted.pdf")
+    _zero_page_pdf(tmp_path / "empty.pdf")
+    docs, reader = read(tmp_path)
+    s = stats(reader)
+    assert [d.id for d in docs if d.id == "good.pdf"] == ["good.pdf"]
+    assert s["error_not_a_pdf"] == 1
+    assert s["error_encrypted"] == 1
+    assert s["error_zero_pages"] == 1
+    # pdfium repairs what it can of a truncated file; what it cannot open is "corrupt"
+    assert s.get("error_corrupt", 0) + sum(1 for d in docs if d.id == "truncated.pdf") >= 1
+    assert s.get("error_corrupt", 0) >= 1  # the random bytes
+    assert s["input_files"] == 6
+
+
+def test_bad_input_is_logged_with_file_and_reason(tmp_path):
+    from datatrove.utils.logging import logger
+
+    (tmp_path / "notes.pdf").write_text("plain text")
+    messages: list[str] = []
+    handle = logger.add(lambda m: messages.append(str(m)), level="WARNING")
+    try:
+        read(tmp_path)
+    finally:
+        logger.remove(handle)
+    assert any("notes.pdf" in m and "not_a_pdf" in m for m in messages)
+
+
+def test_enormous_page_is_rendered_within_the_pixel_bound(tmp_path):
+    from PIL import Image
+
+    img = Image.new("L", (400, 400), 255)
+    path = tmp_path / "huge.pdf"
+    img.save(path, "PDF", resolution=2.0)  # 200 x 200 inch page: 3.6 billion pixels at 300 dpi
+    docs, reader = read(tmp_path, max_pixels=2_000_000, language="en")
+    assert docs == []  # a blank page: nothing to keep
+    s = stats(reader)
+    assert s["pages_ocr"] == 1 and s["pages_downscaled"] == 1
+
+
+def test_missing_language_pack_is_a_clear_error(tmp_path, monkeypatch, text_books):
+    folder, _ = text_books
+    monkeypatch.setattr(ocr_mod, "installed_languages", lambda: frozenset({"eng", "osd"}))
+    reader = PdfReader(str(folder), ocr_languages=("en", "zh"))
+    with pytest.raises(MissingLanguagePackError, match="chi_sim.*apt-get install tesseract-ocr-chi-sim"):
+        list(reader.run())
+    assert list(PdfReader(str(folder), ocr="never", glob_pattern="book_en.pdf").run())  # no OCR, no check
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_ocr_of_rendered_page(lang):
+    if not can_render(lang):
+        pytest.skip("font missing")
+    images, pages, *_ = render_pages(lang, dpi=300, with_front=False)
+    truth = "".join(t for t, _ in pages[0].lines)
+    text = ocr_mod.ocr_image(images[0], lang)
+    assert similarity(text.replace("\n", ""), truth) > 0.97
+    if lang == "zh":
+        assert " " not in normalise(text).replace(" ", "") and "心血管" in text
