@@ -11,13 +11,15 @@ this project, in three kinds:
                     report with an injury, pet care, cosmetics: the negatives a keyword filter gets wrong.
 
 :func:`make_web_sample` joins 2-5 paragraphs of one kind into documents, adds a few documents that
-slip one medical paragraph into an otherwise general page (labelled ``general``), and a few bad rows
-(empty, whitespace-only and null text), then shuffles them and writes CulturaX-style files: columns
-``text``, ``timestamp``, ``url``, ``source`` (``mC4`` or an ``OSCAR-*`` release, as in CulturaX), plus
-``id`` and the ground truth ``label`` (``medical`` | ``general`` | ``bad``), ``kind`` (``medical``,
-``general``, ``hard_general``, ``mixed``, ``bad``) and ``label_lang`` (the language it was written in),
-so that a run of the filter can be scored. Everything is drawn from one seeded ``random.Random``: the
-same arguments give the same rows, ids and text on every run and platform.
+slip one medical paragraph into an otherwise general page of 3-5 paragraphs (labelled ``general``),
+and a few bad rows (empty, whitespace-only and null text), then shuffles them and writes
+CulturaX-style files: columns ``text``, ``timestamp``, ``url``, ``source`` (``mC4`` or an ``OSCAR-*``
+release, as in CulturaX), plus ``id`` and the ground truth ``label`` (``medical`` | ``general`` |
+``bad``), ``kind`` (``medical``, ``general``, ``hard_general``, ``mixed``, ``bad``) and ``label_lang``
+(the language it was written in), so that a run of the filter can be scored. Everything is drawn
+from one seeded ``random.Random`` (whose sequences Python keeps stable across versions and
+platforms) and ids are hashes of the text: the same arguments give the same rows, ids and text on
+every run.
 
 Command line: ``python -m mmedc.samples.make_web OUT_DIR [--docs-per-lang 60] [--files 4] [--format jsonl]``.
 """
@@ -189,8 +191,8 @@ def build_web_rows(
 
     Per language: about half ``medical`` documents (2-5 medical paragraphs), the rest ``general``
     (2-5 paragraphs of general and health-adjacent text; about a third of them wholly health-adjacent,
-    kind ``hard_general``) and ~7% ``mixed`` (one medical paragraph among 2-4 general ones, labelled
-    ``general``). With ``bad_rows``, three rows with empty, whitespace-only and null text are added."""
+    kind ``hard_general``) and ~7% ``mixed`` (one medical paragraph among 3-5 general ones, labelled
+    ``general``: a page that mentions health in passing). With ``bad_rows``, three rows with empty, whitespace-only and null text are added."""
     if docs_per_lang < 1:
         raise ValueError(f"docs_per_lang must be at least 1, not {docs_per_lang}")
     unknown = [lang for lang in languages if lang not in _DOMAINS]
@@ -210,7 +212,7 @@ def build_web_rows(
                 if kind == "medical":
                     chosen, label = _pick(rng, medical, 2, 5), "medical"
                 elif kind == "mixed":
-                    chosen = _pick(rng, general + hard, 2, 4)
+                    chosen = _pick(rng, general + hard, 3, 5)
                     chosen.insert(rng.randrange(len(chosen) + 1), rng.choice(medical))
                     label, url_kind = "general", "general"
                 elif rng.random() < 1 / 3:
