@@ -255,6 +255,34 @@ def test_depends_runs_stages_in_order(spark, corpus, tmp_path):
     assert Counter(p.name[:5] for p in second.glob("*.parquet")).keys() <= {"00000", "00001"}
 
 
+def test_four_stage_dedupe_runs_on_spark(spark, tmp_path):
+    """The MinHash dedupe stages chained with depends= (3 -> 2 -> 1 -> 3 tasks) remove what the
+    bundled dedupe sample says they must."""
+    from mmedc.dedup import DedupConfig, MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
+    from mmedc.dedup.sample import sample_documents
+
+    docs = sample_documents()
+    inp, work, out = str(tmp_path / "in"), str(tmp_path / "work"), str(tmp_path / "out")
+    for rank in range(3):  # the corpus as three shards
+        list(ShardedParquetWriter(inp).run(iter(docs[rank::3]), rank, 3))
+    config = DedupConfig()
+
+    def stage(name: str, pipeline: list, tasks: int, depends=None) -> SparkPipelineExecutor:
+        return SparkPipelineExecutor(pipeline, tasks=tasks, logging_dir=str(tmp_path / "logs" / name),
+                                     depends=depends, spark_session=spark)
+
+    signatures = stage("1", [ShardReader(inp), MinhashSignatures(work, config)], 3)
+    buckets = stage("2", [MinhashBuckets(work, config)], 2, signatures)
+    clusters = stage("3", [MinhashClusters(work, config)], 1, buckets)
+    final = stage("4", [ShardReader(inp), MinhashFilter(work, config), ShardedParquetWriter(out)], 3, clusters)
+    final.run()
+
+    kept = [r[0] for r in rows(tmp_path / "out")]
+    expected = sorted(d.id for d in docs if d.metadata["expected"] == "keep")
+    assert len(expected) < len(docs)
+    assert sorted(kept) == expected
+
+
 def test_unpicklable_block_is_refused_before_spark_starts(tmp_path):
     import threading
 
