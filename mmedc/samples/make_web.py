@@ -17,9 +17,10 @@ CulturaX-style files: columns ``text``, ``timestamp``, ``url``, ``source`` (``mC
 release, as in CulturaX), plus ``id`` and the ground truth ``label`` (``medical`` | ``general`` |
 ``bad``), ``kind`` (``medical``, ``general``, ``hard_general``, ``mixed``, ``bad``) and ``label_lang``
 (the language it was written in), so that a run of the filter can be scored. Everything is drawn
-from one seeded ``random.Random`` (whose sequences Python keeps stable across versions and
-platforms) and ids are hashes of the text: the same arguments give the same rows, ids and text on
-every run.
+from :class:`StableRandom`, which builds every choice on ``random.Random.random()`` alone (the one
+method whose sequence Python promises to keep across versions; ``randrange``, ``sample`` and
+``shuffle`` have changed before), and ids are hashes of the text: the same arguments give the same
+rows, ids and text on every run, platform and Python version.
 
 Command line: ``python -m mmedc.samples.make_web OUT_DIR [--docs-per-lang 60] [--files 4] [--format jsonl]``.
 """
@@ -144,31 +145,63 @@ def _load(lang: str, data_dir: str) -> dict[str, list[str]]:
 # ------------------------------------------------------------------------------------------------
 # documents
 # ------------------------------------------------------------------------------------------------
+class StableRandom:
+    """Seeded choices built only on ``random.Random(seed).random()``, reproducible across Python versions."""
+
+    def __init__(self, seed: int):
+        self._random = random.Random(seed).random
+
+    def random(self) -> float:
+        return self._random()
+
+    def below(self, n: int) -> int:
+        """An integer in ``[0, n)``."""
+        return min(int(self._random() * n), n - 1)
+
+    def randint(self, a: int, b: int) -> int:
+        """An integer in ``[a, b]``."""
+        return a + self.below(b - a + 1)
+
+    def choice(self, seq: Sequence[Any]) -> Any:
+        return seq[self.below(len(seq))]
+
+    def shuffle(self, items: list[Any]) -> None:
+        """Fisher-Yates, in place."""
+        for i in range(len(items) - 1, 0, -1):
+            j = self.below(i + 1)
+            items[i], items[j] = items[j], items[i]
+
+    def sample(self, seq: Sequence[Any], k: int) -> list[Any]:
+        items = list(seq)
+        self.shuffle(items)
+        return items[:k]
+
+
 def _slug(text: str, words: int = 5) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     tokens = re.findall(r"[a-z0-9]+", ascii_text)
     return "-".join(tokens[:words])
 
 
-def _url(rng: random.Random, lang: str, kind: str, first_paragraph: str) -> str:
+def _url(rng: StableRandom, lang: str, kind: str, first_paragraph: str) -> str:
     domain = rng.choice(_DOMAINS[lang][kind])
     section = rng.choice(_SECTIONS[kind])
-    number = rng.randrange(1000, 99999)
+    number = 1000 + rng.below(99000)
     slug = _slug(first_paragraph) if lang in ("en", "fr", "es") else ""
     page = f"{slug}-{number}.html" if slug else f"{number}.html"
     return f"https://{domain}/{section}/{page}"
 
 
-def _timestamp(rng: random.Random) -> str:
+def _timestamp(rng: StableRandom) -> str:
     span = int((_T1 - _T0).total_seconds())
-    return (_T0 + dt.timedelta(seconds=rng.randrange(span))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (_T0 + dt.timedelta(seconds=rng.below(span))).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _doc_id(lang: str, text: str) -> str:
     return f"web-{lang}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:16]}"
 
 
-def _pick(rng: random.Random, pool: Sequence[str], k_min: int, k_max: int) -> list[str]:
+def _pick(rng: StableRandom, pool: Sequence[str], k_min: int, k_max: int) -> list[str]:
     k = rng.randint(min(k_min, len(pool)), min(k_max, len(pool)))
     return rng.sample(list(pool), k)
 
@@ -198,7 +231,7 @@ def build_web_rows(
     unknown = [lang for lang in languages if lang not in _DOMAINS]
     if unknown:
         raise ValueError(f"no sample for language(s) {', '.join(unknown)}; known: {', '.join(LANGUAGES)}")
-    rng = random.Random(seed)
+    rng = StableRandom(seed)
     rows: list[dict[str, Any]] = []
     for lang in languages:
         paras = load_paragraphs(lang, data_dir)
@@ -213,7 +246,7 @@ def build_web_rows(
                     chosen, label = _pick(rng, medical, 2, 5), "medical"
                 elif kind == "mixed":
                     chosen = _pick(rng, general + hard, 3, 5)
-                    chosen.insert(rng.randrange(len(chosen) + 1), rng.choice(medical))
+                    chosen.insert(rng.below(len(chosen) + 1), rng.choice(medical))
                     label, url_kind = "general", "general"
                 elif rng.random() < 1 / 3:
                     chosen, label, url_kind = _pick(rng, hard, 2, 4), "general", "hard_general"
@@ -240,7 +273,7 @@ def build_web_rows(
             rows.append({
                 "text": text,
                 "timestamp": _timestamp(rng),
-                "url": f"https://{rng.choice(_DOMAINS[lang]['general'])}/page/{rng.randrange(1000, 99999)}.html",
+                "url": f"https://{rng.choice(_DOMAINS[lang]['general'])}/page/{1000 + rng.below(99000)}.html",
                 "source": rng.choice(_CRAWLS),
                 "id": f"web-bad-{i}",
                 "label": "bad",
