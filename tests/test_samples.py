@@ -240,7 +240,7 @@ def test_rewrite_replaces_an_earlier_sample(tmp_path):
 def test_command_line(tmp_path, capsys):
     assert make_web.main([str(tmp_path), "--docs-per-lang", "8", "--files", "2", "--languages", "en,zh"]) == 0
     out = capsys.readouterr().out
-    assert "wrote 19 documents" in out and "2 languages" in out
+    assert "19 documents: 8 medical, 8 general" in out and "3 bad rows" in out and "\nzh " in out
     assert len(list(tmp_path.glob("web_sample_*.parquet"))) == 2
     with pytest.raises(SystemExit):
         make_web.main([str(tmp_path), "--languages", "xx"])

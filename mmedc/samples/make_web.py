@@ -342,6 +342,22 @@ def make_web_sample(
     return paths
 
 
+def summarize_rows(rows: Sequence[dict[str, Any]]) -> str:
+    """A small text table of a sample: documents by language and kind, and characters."""
+    kinds = ("medical", "general", "hard_general", "mixed")
+    langs = sorted({r["label_lang"] for r in rows}, key=lambda x: (LANGUAGES + (x,)).index(x))
+    lines = [f"{'lang':<6}" + "".join(f"{k:>14}" for k in kinds) + f"{'characters':>12}"]
+    for lang in langs:
+        mine = [r for r in rows if r["label_lang"] == lang and r["label"] != "bad"]
+        counts = "".join(f"{sum(r['kind'] == k for r in mine):>14}" for k in kinds)
+        lines.append(f"{lang:<6}{counts}{sum(len(r['text']) for r in mine):>12,}")
+    n_bad = sum(r["label"] == "bad" for r in rows)
+    n_med = sum(r["label"] == "medical" for r in rows)
+    lines.append(f"{len(rows)} documents: {n_med} medical, {len(rows) - n_med - n_bad} general "
+                 f"(hard_general and mixed included), {n_bad} bad rows (empty, whitespace-only, null text)")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: write the sample into a folder and print what was written."""
     p = argparse.ArgumentParser(prog="python -m mmedc.samples.make_web", description=__doc__.splitlines()[0])
@@ -360,11 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         p.error(str(e))
     rows = build_web_rows(args.docs_per_lang, seed=args.seed, languages=languages, bad_rows=not args.no_bad_rows)
-    by_label: dict[str, int] = {}
-    for r in rows:
-        by_label[r["label"]] = by_label.get(r["label"], 0) + 1
-    print(f"wrote {len(rows)} documents ({', '.join(f'{k}: {v}' for k, v in sorted(by_label.items()))}) "
-          f"in {len(languages)} languages to {len(paths)} files:")
+    print(summarize_rows(rows))
+    print(f"in {len(paths)} {args.fmt} files:")
     for path in paths:
         print(f"  {path}")
     return 0
