@@ -266,3 +266,13 @@ def test_corpus_reader_skips_the_bad_rows(tmp_path):
     assert {d.metadata["origin"] for d in docs} <= {"mC4", "OSCAR-2019", "OSCAR-2109", "OSCAR-2201", "OSCAR-2301"}
     assert len({d.id for d in docs}) == len(docs) and all(d.id.startswith("web-") for d in docs)
     assert reader.stats["empty"].total + reader.stats["non_string_text"].total == 3
+
+
+def test_own_paragraphs_and_a_pool_too_small_for_distinct_documents(tmp_path):
+    en = load_paragraphs("en")
+    small = {"medical": en["medical"][:2], "general": en["general"][:3], "hard_general": en["hard_general"][:2]}
+    _write_json(tmp_path, "en", small)
+    rows = build_web_rows(docs_per_lang=4, languages=["en"], bad_rows=False, data_dir=tmp_path)
+    assert {p for r in rows for p in r["text"].split("\n")} <= {p for v in small.values() for p in v}
+    with pytest.raises(ValueError, match="too many for the en paragraphs"):
+        build_web_rows(docs_per_lang=20, languages=["en"], data_dir=tmp_path)

@@ -109,7 +109,8 @@ def load_paragraphs(lang: str, data_dir: str | Path | None = None) -> dict[str, 
 
     Raises ``FileNotFoundError`` or ``ValueError`` naming the file and what is wrong with it (a missing
     kind, a non-string item, a paragraph outside 250-600 characters, a duplicate)."""
-    return _load(lang, str(data_dir) if data_dir is not None else str(DATA_DIR))
+    cached = _load(lang, str(data_dir) if data_dir is not None else str(DATA_DIR))
+    return {kind: list(items) for kind, items in cached.items()}  # callers may edit their copy
 
 
 @lru_cache(maxsize=64)
@@ -225,7 +226,9 @@ def build_web_rows(
     Per language: about half ``medical`` documents (2-5 medical paragraphs), the rest ``general``
     (2-5 paragraphs of general and health-adjacent text; about a third of them wholly health-adjacent,
     kind ``hard_general``) and ~7% ``mixed`` (one medical paragraph among 3-5 general ones, labelled
-    ``general``: a page that mentions health in passing). With ``bad_rows``, three rows with empty, whitespace-only and null text are added."""
+    ``general``: a page that mentions health in passing). With ``bad_rows``, three rows with empty,
+    whitespace-only and null text are added. Ids are unique: ``ValueError`` when ``docs_per_lang`` is
+    too large for the paragraphs to make that many distinct documents."""
     if docs_per_lang < 1:
         raise ValueError(f"docs_per_lang must be at least 1, not {docs_per_lang}")
     unknown = [lang for lang in languages if lang not in _DOMAINS]
@@ -255,6 +258,9 @@ def build_web_rows(
                 text = "\n".join(chosen)
                 if text not in seen:
                     break
+            else:
+                raise ValueError(f"docs_per_lang={docs_per_lang} is too many for the {lang} paragraphs: "
+                                 f"no new distinct {kind} document in 100 draws")
             seen.add(text)
             kind_out = url_kind if kind == "general" else kind
             rows.append({
