@@ -92,8 +92,16 @@ def render_page(page: Any, dpi: int = 300, max_pixels: int = 12_000_000):
     return image, scale * 72.0
 
 
+_FULLWIDTH = {"!": "！", "?": "？", ",": "，", ";": "；", ":": "：", "(": "（", ")": "）"}
+# ASCII punctuation that tesseract reads where CJK text has the full-width form: after a CJK character
+# (or before one, for an opening parenthesis), with any spaces tesseract put around it
+_CJK_PUNCT = re.compile(rf"(?<=[{_CJK}]) *([!?,;:)]) *|(?<=[{_CJK}]) *(\() *(?=[{_CJK}])|^ *(\() *(?=[{_CJK}])",
+                        re.MULTILINE)
+
+
 def clean_ocr_text(text: str) -> str:
-    """Drop the spaces tesseract puts between CJK characters, and trailing spaces."""
+    """Tidy tesseract's output for CJK text: full-width punctuation, no spaces between characters."""
+    text = _CJK_PUNCT.sub(lambda m: _FULLWIDTH[next(g for g in m.groups() if g)], text)
     text = _CJK_GAP.sub("", text)
     return "\n".join(line.rstrip() for line in text.splitlines())
 

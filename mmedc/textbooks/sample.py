@@ -474,3 +474,28 @@ def normalise(text: str) -> str:
     """Collapse whitespace (and drop it between CJK characters) for comparisons."""
     text = _WS.sub(" ", text).strip()
     return re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[\u3000-\u9fff\uff00-\uffef])", "", text)
+
+
+def render_text_page(text: str, lang: str, dpi: int = 300, size: float = 11.0, max_lines: int = 30):
+    """Lay ``text`` out on one A5 page image (greyscale) as a scanner would see it.
+
+    Returns ``(image, lines)``: the lines actually drawn (the text is cut at ``max_lines``), so OCR
+    output can be compared with exactly what is on the page.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    fpath = cjk_font_path() if lang in CJK else latin_font_path()
+    if fpath is None:
+        raise RuntimeError(f"no font to render {lang!r} pages (install fonts-noto-cjk / fonts-dejavu-core)")
+    scale = dpi / 72.0
+    font = ImageFont.truetype(fpath, int(round(size * scale)), index=_cjk_index(lang) if lang in CJK else 0)
+    width = (PAGE_W - 2 * MARGIN) * scale
+    lines, _ = wrap(text, lambda s: font.getlength(s) <= width, lang in CJK, hyphenate=False)
+    lines = lines[:max_lines]
+    img = Image.new("L", (int(PAGE_W * scale), int(PAGE_H * scale)), 255)
+    draw = ImageDraw.Draw(img)
+    y = MARGIN * scale
+    for line in lines:
+        draw.text((MARGIN * scale, y), line, font=font, fill=0)
+        y += size * 1.45 * scale
+    return img, lines

@@ -1,0 +1,160 @@
+"""OCR quality and speed: character error rate (CER) and pages/s per core.
+
+Measures, in one run:
+1. CER on ``phototest.tif`` (a real scan, tesseract's own test page) against its gold text;
+2. CER on pages rendered at 300 dpi from real sentences in en, fr, es, ru, zh, ja
+   (``text/general/<lang>.txt``, Leipzig corpora) with the fonts the sample books use;
+   baseline in the same run: tesseract's raw output, before mmedc removes the spaces it inserts
+   between Chinese/Japanese characters; and the same pages at 200 dpi;
+3. OCR pages/s on one core (``OMP_THREAD_LIMIT=1``, what every mmedc task runs) vs tesseract's default
+   threading, on the rendered pages.
+
+CER = Levenshtein distance / reference length, after joining lines (no space between CJK characters
+at a line break) and collapsing whitespace in both texts; full- and half-width forms (``！``/``!``)
+count as one character (NFKC), the strict figure is printed beside it. Real data: ``../shared/data`` (override with ``--data``).
+
+    .venv/bin/python benchmarks/ocr_cer.py [--data ../shared/data] [--pages 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+LANGS = ("en", "fr", "es", "ru", "zh", "ja")
+
+
+def levenshtein(a: str, b: str) -> int:
+    if len(a) < len(b):
+        a, b = b, a
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])\s*\n\s*(?=[{_CJK}])")
+
+
+def norm(text: str, nfkc: bool) -> str:
+    """Join lines (without a space between CJK characters), collapse whitespace; NFKC if asked."""
+    if nfkc:
+        text = unicodedata.normalize("NFKC", text)
+    text = _CJK_BREAK.sub("", text.strip())
+    return re.sub(r"\s+", " ", text)
+
+
+def cer(hyp: str, ref: str, nfkc: bool = True) -> float:
+    """Character error rate. ``nfkc``: full- and half-width forms of a character count as the same."""
+    h, r = norm(hyp, nfkc), norm(ref, nfkc)
+    return levenshtein(h, r) / max(1, len(r))
+
+
+def raw_tesseract(image, lang: str) -> str:
+    """tesseract's output as is (the baseline: no CJK space removal)."""
+    import pytesseract
+
+    from mmedc.textbooks.ocr import tesseract_lang
+
+    return pytesseract.image_to_string(image, lang=tesseract_lang(lang), config="--psm 3")
+
+
+def page_text(data: Path, lang: str, page: int) -> str:
+    sentences = [s.strip() for s in (data / "text" / "general" / f"{lang}.txt").read_text().splitlines() if s.strip()]
+    sep = "" if lang in ("zh", "ja") else " "
+    start = page * 12
+    return sep.join(sentences[start:start + 12])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument("--pages", type=int, default=2, help="rendered pages per language")
+    ap.add_argument("--speed-seconds", type=float, default=8.0, help="time budget of each speed measurement")
+    args = ap.parse_args(argv)
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    from PIL import Image
+
+    from mmedc.textbooks.ocr import ocr_image
+    from mmedc.textbooks.sample import can_render, render_text_page
+
+    data = Path(args.data)
+    print(f"tesseract {subprocess.run(['tesseract', '--version'], capture_output=True, text=True).stdout.split()[1]}")
+
+    # 1. the real scan
+    gold = (data / "ocr" / "phototest.gold.txt").read_text()
+    img = Image.open(data / "ocr" / "phototest.tif")
+    t = time.perf_counter()
+    out = ocr_image(img, "en")
+    print(f"\nphototest.tif ({img.size[0]}x{img.size[1]}): CER {cer(out, gold):.2%}  ({time.perf_counter() - t:.2f} s)")
+
+    # 2. rendered pages in six languages
+    print(f"\nrendered A5 pages, 11 pt, {args.pages} page(s) per language")
+    print(f"{'lang':<5}{'chars':>7}{'CER 300dpi':>12}{'strict':>8}{'baseline raw':>14}{'CER 200dpi':>12}"
+          f"{'s/page':>8}")
+    pages = []
+    worst = 0.0
+    for lang in LANGS:
+        if not can_render(lang):
+            print(f"{lang:<5} skipped: no font")
+            continue
+        tot = {"chars": 0, "e300": 0.0, "strict": 0.0, "raw": 0.0, "e200": 0.0, "t": 0.0}
+        for p in range(args.pages):
+            text = page_text(data, lang, p)
+            image, lines = render_text_page(text, lang, dpi=300)
+            truth = ("" if lang in ("zh", "ja") else " ").join(lines)
+            pages.append((image, lang))
+            t = time.perf_counter()
+            hyp = ocr_image(image, lang)
+            tot["t"] += time.perf_counter() - t
+            raw = raw_tesseract(image, lang)
+            low, _ = render_text_page(text, lang, dpi=200)
+            n = len(truth)
+            tot["chars"] += n
+            tot["e300"] += cer(hyp, truth) * n
+            tot["strict"] += cer(hyp, truth, nfkc=False) * n
+            tot["raw"] += cer(raw, truth) * n
+            tot["e200"] += cer(ocr_image(low, lang), truth) * n
+        c = tot["chars"]
+        worst = max(worst, tot["e300"] / c)
+        print(f"{lang:<5}{c:>7}{tot['e300'] / c:>12.2%}{tot['strict'] / c:>8.2%}{tot['raw'] / c:>14.2%}{tot['e200'] / c:>12.2%}"
+              f"{tot['t'] / args.pages:>8.2f}")
+    print(f"worst language at 300 dpi: CER {worst:.2%} (target <= 2%)")
+
+    # 3. speed: one thread (mmedc's setting) vs tesseract's default threading
+    print("\nOCR speed on the rendered pages (300 dpi)")
+    for label, env in (("OMP_THREAD_LIMIT=1 (per core)", "1"), ("tesseract default threads", None)):
+        code = (
+            "import os,sys,time,pickle;from mmedc.textbooks.ocr import ocr_image;"
+            "pages=pickle.load(sys.stdin.buffer);n=0;t=time.perf_counter();b=float(sys.argv[1])\n"
+            "while time.perf_counter()-t<b:\n"
+            " img,lang=pages[n%len(pages)];ocr_image(img,lang);n+=1\n"
+            "print(n, time.perf_counter()-t)"
+        )
+        import pickle
+
+        env_vars = dict(os.environ)
+        env_vars.pop("OMP_THREAD_LIMIT", None)
+        if env:
+            env_vars["OMP_THREAD_LIMIT"] = env
+        t0 = time.process_time()
+        res = subprocess.run([sys.executable, "-c", code, str(args.speed_seconds)], input=pickle.dumps(pages),
+                             capture_output=True, env=env_vars, check=True)
+        n, secs = res.stdout.decode().split()
+        del t0
+        print(f"  {label:<32}{int(n) / float(secs):6.2f} pages/s  ({n} pages in {float(secs):.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
