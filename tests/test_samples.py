@@ -152,6 +152,8 @@ def test_rows_cover_languages_labels_kinds_and_bad_rows():
     assert "" in bad and None in bad and any(t and not t.strip() for t in bad)
     assert len({r["id"] for r in rows}) == len(rows)
     assert len({r["text"] for r in rows if r["label"] != "bad"}) == len(rows) - 3
+    # no two documents are made of the same paragraphs, even in another order
+    assert len({frozenset(r["text"].split("\n")) for r in rows if r["label"] != "bad"}) == len(rows) - 3
 
 
 def test_documents_are_built_from_paragraphs_of_their_kind():
@@ -270,7 +272,7 @@ def test_corpus_reader_skips_the_bad_rows(tmp_path):
 
 def test_own_paragraphs_and_a_pool_too_small_for_distinct_documents(tmp_path):
     en = load_paragraphs("en")
-    small = {"medical": en["medical"][:2], "general": en["general"][:3], "hard_general": en["hard_general"][:2]}
+    small = {"medical": en["medical"][:3], "general": en["general"][:3], "hard_general": en["hard_general"][:2]}
     _write_json(tmp_path, "en", small)
     rows = build_web_rows(docs_per_lang=4, languages=["en"], bad_rows=False, data_dir=tmp_path)
     assert {p for r in rows for p in r["text"].split("\n")} <= {p for v in small.values() for p in v}

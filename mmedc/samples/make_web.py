@@ -241,9 +241,9 @@ def build_web_rows(
         medical, general, hard = paras["medical"], paras["general"], paras["hard_general"]
         n_med, n_gen, n_mixed = _split_counts(docs_per_lang)
         plan = ["medical"] * n_med + ["general"] * n_gen + ["mixed"] * n_mixed
-        seen: set[str] = set()
+        seen: set[frozenset[str]] = set()
         for kind in plan:
-            for _ in range(100):  # redraw the rare exact repeat of an earlier document
+            for _ in range(100):  # redraw a document with the paragraphs of an earlier one (any order)
                 url_kind = kind
                 if kind == "medical":
                     chosen, label = _pick(rng, medical, 2, 5), "medical"
@@ -255,13 +255,13 @@ def build_web_rows(
                     chosen, label, url_kind = _pick(rng, hard, 2, 4), "general", "hard_general"
                 else:
                     chosen, label = _pick(rng, general + hard, 2, 5), "general"
-                text = "\n".join(chosen)
-                if text not in seen:
+                if frozenset(chosen) not in seen:
                     break
             else:
                 raise ValueError(f"docs_per_lang={docs_per_lang} is too many for the {lang} paragraphs: "
                                  f"no new distinct {kind} document in 100 draws")
-            seen.add(text)
+            seen.add(frozenset(chosen))
+            text = "\n".join(chosen)
             kind_out = url_kind if kind == "general" else kind
             rows.append({
                 "text": text,
