@@ -85,6 +85,10 @@ def normalize_language(lang: str | None) -> str | None:
     return _LANG_ALIASES.get(code, code.split("-")[0])
 
 
+def _is_word_ascii(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
 def _norm_term(term: str) -> str:
     """Normalise a term the way texts are normalised (NFC, lowercase, single spaces)."""
     return " ".join(unicodedata.normalize("NFC", term).lower().split())
@@ -249,9 +253,18 @@ class KeywordMatcher:
     def _matches(self, text: str) -> list[tuple[int, int, int, bool]]:
         """(start, end, entry index, blocker) of the kept matches in normalised ``text``."""
         auto = self.automaton
-        if self.unsegmented:
-            return [(end - ln + 1, end + 1, idx, blk) for end, (idx, ln, _stem, blk) in auto.iter_long(text)]
         n = len(text)
+        if self.unsegmented:
+            out = []
+            for end, (idx, ln, _stem, blk) in auto.iter_long(text):
+                start = end - ln + 1
+                # Latin parts of a CJK term (CT, HIV, B超) still need word boundaries: "ct" in "project"
+                if text[start].isascii() and start > 0 and _is_word_ascii(text[start - 1]):
+                    continue
+                if text[end].isascii() and end + 1 < n and _is_word_ascii(text[end + 1]):
+                    continue
+                out.append((start, end + 1, idx, blk))
+            return out
         suffixes = self.suffixes
         cands: list[tuple[int, int, int, bool]] = []
         for end, (idx, ln, stem, blk) in auto.iter(text):
