@@ -167,8 +167,8 @@ def test_tokenizer_worker_processes_match_in_process(corpus):
 
 def test_ranks_split_the_data(corpus):
     folder, _docs, tok = corpus
-    r0 = PackedStream(str(folder), tok, 32, seed=2, workers=0, rank=0, world_size=2, epochs=1)
-    r1 = PackedStream(str(folder), tok, 32, seed=2, workers=0, rank=1, world_size=2, epochs=1)
+    r0 = PackedStream(str(folder), tok, 32, seed=2, workers=0, rank=0, world_size=2, epochs=1, window_row_groups=2)
+    r1 = PackedStream(str(folder), tok, 32, seed=2, workers=0, rank=1, world_size=2, epochs=1, window_row_groups=2)
     ids0 = {d for w in range(r0.n_windows) if w % 2 == 0 for d, _g, _t in r0.window_docs(0, w)}
     ids1 = {d for w in range(r1.n_windows) if w % 2 == 1 for d, _g, _t in r1.window_docs(0, w)}
     assert ids0 and ids1 and not ids0 & ids1

@@ -89,6 +89,8 @@ class TrainConfig:
     resume: str | None = "auto"
     """``auto``: newest complete checkpoint in ``output_dir`` if any; a path; or ``None``/``no``."""
     save_final_model: bool = True
+    save_last_checkpoint: bool = True
+    """write a resumable checkpoint when the run ends (benchmarks turn it off)."""
     peak_tflops: float | None = None
     """accelerator peak for MFU; ``None``: looked up from the device name."""
     stop_after_steps: int | None = None

@@ -43,7 +43,6 @@ import posixpath
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -52,6 +51,7 @@ import pyarrow.parquet as pq
 from datatrove.utils.logging import logger
 
 from mmedc.io.parquet import MANIFEST_DIR, list_shards
+from mmedc.train._worker import encode, init_worker
 
 # ----------------------------------------------------------------------------------------------------
 # index
@@ -221,9 +221,6 @@ def copies(rate: float, seed: int, epoch: int, doc_id: str) -> int:
 # ----------------------------------------------------------------------------------------------------
 # tokenization (in worker processes)
 
-_WORKER_TOKENIZER = None
-
-
 @dataclass
 class TokenizerSpec:
     """What a worker needs to tokenize like the model: the fast tokenizer's JSON and the EOS id."""
@@ -244,31 +241,6 @@ class TokenizerSpec:
         return cls(backend.to_str(), int(eos))
 
 
-def _init_worker(spec_json: str) -> None:
-    os.environ.setdefault("RAYON_NUM_THREADS", "1")
-    global _WORKER_TOKENIZER
-    from tokenizers import Tokenizer
-
-    spec = json.loads(spec_json)
-    _WORKER_TOKENIZER = (Tokenizer.from_str(spec["tokenizer_json"]), spec["eos_id"], spec["add_special_tokens"])
-
-
-def _encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Tokenize a batch; EOS after each document. Returns (flat int32 tokens, lengths)."""
-    tok, eos, special = _WORKER_TOKENIZER
-    encs = tok.encode_batch_fast(texts, add_special_tokens=special) if hasattr(tok, "encode_batch_fast") \
-        else tok.encode_batch(texts, add_special_tokens=special)
-    ids = []
-    for e in encs:
-        x = e.ids
-        if not x or x[-1] != eos:
-            x.append(eos)
-        ids.append(x)
-    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-    flat = np.fromiter(chain.from_iterable(ids), dtype=np.int32, count=int(lengths.sum()))
-    return flat, lengths
-
-
 class _Tokenizing:
     """Ordered, bounded tokenization over a pool of processes (or in-process with 0 workers)."""
 
@@ -277,19 +249,19 @@ class _Tokenizing:
         spec_json = json.dumps(asdict(spec))
         if workers > 0:
             ctx = mp.get_context("spawn")
-            self.pool = ctx.Pool(workers, initializer=_init_worker, initargs=(spec_json,))
+            self.pool = ctx.Pool(workers, initializer=init_worker, initargs=(spec_json,))
         else:
             self.pool = None
-            _init_worker(spec_json)
+            init_worker(spec_json)
 
     def map(self, batches: Iterator[tuple[Any, list[str]]]) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
         if self.pool is None:
             for meta, texts in batches:
-                yield (meta, *_encode(texts))
+                yield (meta, *encode(texts))
             return
         inflight: deque = deque()
         for meta, texts in batches:
-            inflight.append((meta, self.pool.apply_async(_encode, (texts,))))
+            inflight.append((meta, self.pool.apply_async(encode, (texts,))))
             if len(inflight) >= 2 * self.workers:
                 m, r = inflight.popleft()
                 yield (m, *r.get())

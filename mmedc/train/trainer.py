@@ -387,7 +387,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         if history:
             history[-1]["eval"] = last_eval
     ckpt = None
-    if final_step > start_step or resume is None:
+    if config.save_last_checkpoint and (final_step > start_step or resume is None):
         ckpt = _save_checkpoint(accelerator, config, final_step, tokens_seen, data_state or stream.start, history)
     final_dir = None
     if config.save_final_model and final_step >= config.max_steps:
