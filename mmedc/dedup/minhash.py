@@ -89,7 +89,7 @@ class DedupConfig:
             representatives (bounds the work on huge groups of dissimilar documents).
     """
 
-    threshold: float = 0.7
+    threshold: float = 0.72
     num_perm: int = 128
     false_positive_weight: float = 0.1
     false_negative_weight: float = 0.9

@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, action="append", help="folder of mmedc shards; repeat for several")
     p.add_argument("--output", required=True, help="output folder for the kept shards and dedupe_report.json")
     p.add_argument("--work-dir", default=None, help="intermediate files, removed documents, logs (default: <output>_dedup_work)")
-    p.add_argument("--threshold", type=float, default=0.7, help="Jaccard similarity of duplicates (default 0.7)")
+    p.add_argument("--threshold", type=float, default=0.72, help="Jaccard similarity of duplicates (default 0.72)")
     p.add_argument("--num-perm", type=int, default=128, help="MinHash permutations")
     p.add_argument("--word-ngram", type=int, default=5, help="shingle size in words (space-separated languages)")
     p.add_argument("--char-ngram", type=int, default=5, help="shingle size in characters (zh, ja)")
