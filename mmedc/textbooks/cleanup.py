@@ -58,6 +58,7 @@ _NON_WORD = re.compile(r"[^\w#]+")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}")
 _ODD_SPACES = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]")
+_LIGATURE = re.compile("[\ufb00-\ufb06]")
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 _TRAILING_NUMBER = re.compile(rf"^(.*?\S)(?:\s*[.·…_\u2024\u2025]{{2,}}\s*|\s+)(\d{{1,4}}|{_ROMAN})$", re.IGNORECASE)
 _INDEX_ENTRY = re.compile(r"^\D{2,}?[,:]?\s+\d{1,4}(?:\s*[-–]\s*\d{1,4})?(?:\s*[,;]\s*\d{1,4}(?:\s*[-–]\s*\d{1,4})?)*\.?$")
@@ -121,11 +122,19 @@ def _width(line: str) -> int:
     return len(line) + len(_CJK_CHAR.findall(line))
 
 
+_NOT_ALNUM = re.compile(r"[^\w\s]|_")
+_WHITESPACE = re.compile(r"\s")
+
+
 def _alnum_share(line: str) -> float:
-    visible = [c for c in line if not c.isspace()]
+    visible = len(line) - len(_WHITESPACE.findall(line))
     if not visible:
         return 1.0
-    return sum(1 for c in visible if c.isalnum()) / len(visible)
+    return 1.0 - len(_NOT_ALNUM.findall(line)) / visible
+
+
+def _bigrams(key: str) -> frozenset[str]:
+    return frozenset(key[i:i + 2] for i in range(len(key) - 1))
 
 
 def is_garbage_line(line: str) -> bool:
@@ -138,10 +147,9 @@ def is_garbage_line(line: str) -> bool:
     if _alnum_share(s) < 0.5:
         return True
     tokens = s.split()
-    if len(tokens) >= 4:
+    if len(tokens) >= 4 and len(s) < 8 * len(tokens):  # many short tokens: look closer
         junk = sum(1 for t in tokens if len(t) <= 2 and not any(c.isalnum() for c in t))
-        single = sum(1 for t in tokens if len(t) == 1 and not _CJK_CHAR.match(t))
-        if junk / len(tokens) > 0.4 or (single / len(tokens) > 0.6 and not s.isdigit()):
+        if junk / len(tokens) > 0.4:
             return True
     return False
 
@@ -301,7 +309,8 @@ class TextbookCleanup(BaseFilter):
     def _normalise_lines(self, page: str, counts: Counter[str]) -> list[str]:
         if self.rules["control_chars"]:
             cleaned = _CONTROL.sub("", page)
-            cleaned = cleaned.translate(_LIGATURES)
+            if _LIGATURE.search(cleaned):
+                cleaned = cleaned.translate(_LIGATURES)
             if len(cleaned) != len(page):
                 counts["control_chars"] += len(page) - len(cleaned)
             page = cleaned
@@ -365,6 +374,8 @@ class TextbookCleanup(BaseFilter):
         per_page: dict[int, list[tuple[int, str, str]]] = {}
         for p, li, side, key in cands:
             per_page.setdefault(position[p], []).append((li, side, key))
+        bigrams = {key: _bigrams(key) for _p, _li, _side, key in cands}
+
         def exact_near(side: str, key: str, me: int) -> set[int]:
             return {q for q in by_key[(side, key)] if abs(q - me) <= window}
 
@@ -376,14 +387,21 @@ class TextbookCleanup(BaseFilter):
             # fuzzy: one match with a line that recurs exactly (an anchor) is enough; without an anchor,
             # one more page is needed, so that similar figure captions are not taken for a header
             anchored = False
-            if len(near) < required:
-                matcher = difflib.SequenceMatcher(None, "", key, autojunk=False)  # b (cached) = this line
+            if len(near) < required and len(key) <= 160:
+                matcher = None
+                grams = bigrams[key]
                 for q in range(max(0, me - window), min(len(live), me + window + 1)):
                     if q in near:
                         continue
                     for _lj, side2, key2 in per_page.get(q, ()):
                         if side2 != side or not key2:
                             continue
+                        # cheap filter first: lines with ratio >= 0.8 share most of their character pairs
+                        other = bigrams[key2]
+                        if len(grams & other) < 0.5 * len(grams | other):
+                            continue
+                        if matcher is None:  # b (cached) = this line
+                            matcher = difflib.SequenceMatcher(None, "", key, autojunk=False)
                         matcher.set_seq1(key2)
                         if (matcher.real_quick_ratio() >= sim and matcher.quick_ratio() >= sim
                                 and matcher.ratio() >= sim):
@@ -433,14 +451,14 @@ class TextbookCleanup(BaseFilter):
         def toc_like(lines: list[str]) -> bool:
             if not lines:
                 return False
-            hits = sum(1 for ln in lines if _TRAILING_NUMBER.match(ln))
+            hits = sum(1 for ln in lines if (ln[-1].isdigit() or ln[-1] in "ivxlcIVXLC") and _TRAILING_NUMBER.match(ln))
             head = bool(_TOC_HEADINGS.match(lines[0]))
             return (len(lines) >= 4 and hits / len(lines) >= 0.5) or (head and hits / len(lines) >= 0.3)
 
         def index_like(lines: list[str]) -> bool:
             if not lines:
                 return False
-            hits = sum(1 for ln in lines if _INDEX_ENTRY.match(ln))
+            hits = sum(1 for ln in lines if ln[-1] in "0123456789." and _INDEX_ENTRY.match(ln))
             head = bool(_INDEX_HEADINGS.match(lines[0]))
             return (len(lines) >= 8 and hits / len(lines) >= 0.6) or (head and hits / len(lines) >= 0.3)
 
@@ -485,7 +503,10 @@ class TextbookCleanup(BaseFilter):
             if i in removed:
                 continue
             lines = pages[i]
-            share = citation_share(filled(i))
+            page_lines = filled(i)
+            # one regex over the page first: without years in most lines, it cannot be a reference list
+            years = len(_YEAR.findall("\n".join(page_lines)))
+            share = citation_share(page_lines) if years >= 0.3 * len(page_lines) and page_lines else 0.0
             if in_bib and share >= 0.3:
                 removed[i] = "bibliography"
                 counts["removed_pages_bibliography"] += 1
@@ -512,8 +533,7 @@ class TextbookCleanup(BaseFilter):
         filled = [ln for _, ln in stream if ln]
         vocab: Counter[str] = Counter()
         if self.rules["hyphenation"]:
-            for ln in filled:
-                vocab.update(w.casefold() for w in _WORD.findall(ln))
+            vocab.update(_WORD.findall("\n".join(filled).casefold()))
         widths = sorted(_width(ln) for ln in filled)
         full = widths[int(len(widths) * 0.8)] if widths else 0
         out: list[str] = []
