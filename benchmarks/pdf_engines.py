@@ -36,6 +36,15 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, normalise(a.replace("\f", "\n")), normalise(b), autojunk=False).ratio()
 
 
+def recall(a: str, b: str) -> float:
+    """Share of the expected text ``b`` found, in order, in ``a`` (for an expected text that is a prefix)."""
+    from mmedc.textbooks.sample import normalise
+
+    a, b = normalise(a.replace("\f", "\n")), normalise(b)
+    blocks = difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
+    return sum(m.size for m in blocks) / max(1, len(b))
+
+
 def tex_body(path: Path) -> str:
     tex = path.read_text()
     body = tex.split(r"\begin{document}", 1)[1].split(r"\end{document}", 1)[0]
@@ -72,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
                 d = work / f"pdfminer_{src.stem}"
                 d.mkdir()
                 shutil.copy(src, d / src.name)
-                cases.append((f"pdfminer/{name}", d, text, "real"))
+                # pdfminer's test checks only the start of this file's text: score the share found
+                label = f"pdfminer/{name}" + (" (recall)" if "corrupted" in name else "")
+                cases.append((label, d, text, "real"))
         d = work / "pypdf_trivial"
         d.mkdir()
         shutil.copy(data / "pypdf" / "001-trivial" / "minimal-document.pdf", d)
@@ -93,22 +104,23 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(pdf, speed_dir / pdf.name)
 
         # 1. quality
-        print(f"{'document':<36}" + "".join(f"{e + ' raw':>16}{e + ' clean':>17}" for e in ENGINES))
+        print(f"{'document':<46}" + "".join(f"{e + ' raw':>16}{e + ' clean':>17}" for e in ENGINES))
         means: dict[tuple[str, str, str], list[float]] = {}
         for name, folder, truth, kind in cases:
-            row = f"{name:<36}"
+            row = f"{name:<46}"
             for engine in ENGINES:
                 docs = read_all(folder, engine)
                 raw = "\n".join(doc.text for doc in docs)
                 cleanup = TextbookCleanup()
                 cleaned = "\n".join(doc.text for doc in docs if cleanup.filter(doc) is True)
-                a, b = similarity(raw, truth), similarity(cleaned, truth)
+                score = recall if name.endswith("(recall)") else similarity
+                a, b = score(raw, truth), score(cleaned, truth)
                 means.setdefault((kind, engine, "raw"), []).append(a)
                 means.setdefault((kind, engine, "clean"), []).append(b)
                 row += f"{a:>16.3f}{b:>17.3f}"
             print(row)
         for kind in ("real", "generated"):
-            row = f"{'mean, ' + kind:<36}"
+            row = f"{'mean, ' + kind:<46}"
             for engine in ENGINES:
                 for stage in ("raw", "clean"):
                     vals = means[(kind, engine, stage)]

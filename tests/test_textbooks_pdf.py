@@ -237,3 +237,15 @@ def test_ocr_of_rendered_page(lang):
     assert similarity(text.replace("\n", ""), truth) > 0.97
     if lang == "zh":
         assert " " not in normalise(text).replace(" ", "") and "心血管" in text
+
+
+def test_short_text_page_without_images_is_kept(tmp_path):
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(tmp_path / "short.pdf"))
+    c.drawString(72, 720, "Text1")
+    c.showPage()
+    c.save()
+    docs, reader = read(tmp_path, language="en")
+    assert [d.text for d in docs] == ["Text1"]
+    assert stats(reader)["pages_empty"] == 1 and "pages_ocr" not in stats(reader)  # nothing to OCR: no image

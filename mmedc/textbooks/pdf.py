@@ -354,12 +354,11 @@ class PdfReader(BaseDiskReader):
                 text, has_images = self._layer_text(pdf, plumber, i)
                 kind, reason = classify_page(text, has_images, self.min_page_chars, self.min_alnum_share,
                                              self.max_garbage_share)
+                if text.strip():  # kept even when short: OCR replaces it only when it reads something
+                    entry["text"], entry["method"] = text, "text"
                 if self.ocr == "always" or (kind == "scanned" and self.ocr == "auto"):
-                    entry["method"] = "ocr"
                     entry["ocr_reason"] = reason if kind == "scanned" else "forced"
                     scanned.append(i)
-                elif kind == "text" or (kind == "scanned" and text.strip()):
-                    entry["text"], entry["method"] = text, "text"
                 self.stat_update(f"pages_{kind}")
             except Exception as exc:  # noqa: BLE001 - one bad page never stops the book
                 self.stat_update("error_page")
@@ -413,7 +412,9 @@ class PdfReader(BaseDiskReader):
                         page.close()
                     text = ocr_image(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi)
                     image.close()
-                pages[i]["text"] = unicodedata.normalize("NFC", text).replace("\f", "\n")
+                text = unicodedata.normalize("NFC", text).replace("\f", "\n")
+                if text.strip() or not pages[i]["text"].strip():
+                    pages[i]["text"], pages[i]["method"] = text, "ocr"
                 if dpi < self.dpi - 1:
                     pages[i]["ocr_dpi"] = round(dpi)
                     self.stat_update("pages_downscaled")
@@ -461,6 +462,7 @@ class PdfReader(BaseDiskReader):
             "pages": spans,
             "page_count": n_pages,
             "ocr_pages": sum(1 for p in pages if p["method"] == "ocr"),
+            "scanned_pages": sum(1 for p in pages if "ocr_reason" in p),
             "engine": self.engine,
         }
         if chapter is not None or self.split == "chapter":
