@@ -218,6 +218,7 @@ class Crawler:
         self.stored_total = 0
         self.inflight_total = 0
         self._wake_event = asyncio.Event()
+        self._inflight_urls: set[str] = set()
         self._t0 = time.monotonic()
         try:
             for host, n in self.frontier.done_per_host().items():
@@ -321,6 +322,7 @@ class Crawler:
                 return
             url, depth, host = item
             site = self.scope.site_for(url)
+            self._inflight_urls.add(url)
             try:
                 await self._process(url, depth, host, site)
             except Exception as e:  # one bad page never stops the crawl
@@ -328,6 +330,7 @@ class Crawler:
                 logger.warning(f"crawl: {url}: unexpected error, page marked failed: {e!r}")
                 self.frontier.finish(url, FAILED, f"error: {e!r}"[:500])
             finally:
+                self._inflight_urls.discard(url)
                 host.inflight -= 1
                 self.inflight_total -= 1
                 self.site_inflight[id(site)] -= 1
@@ -503,6 +506,16 @@ class Crawler:
         self, url: str, host: _Host, depth: int, scope_check: bool, content_types: tuple[str, ...] | None
     ) -> _Response:
         """GET ``url`` following redirects (each hop checked), with retries; raise ``_Fail``."""
+        claimed: list[str] = []
+        try:
+            return await self._follow(url, host, depth, scope_check, content_types, claimed)
+        finally:
+            self._inflight_urls.difference_update(claimed)
+
+    async def _follow(
+        self, url: str, host: _Host, depth: int, scope_check: bool, content_types: tuple[str, ...] | None,
+        claimed: list[str],
+    ) -> _Response:
         chain = [url]
         current, current_host = url, host
         for hop in range(self.config.max_redirects + 1):
@@ -526,6 +539,11 @@ class Crawler:
                     raise _Fail("bad_redirect", resp.status)
                 if nxt in chain:
                     raise _Fail("redirect_loop", resp.status)
+                if scope_check and (nxt in self._inflight_urls or self.frontier.status_of(nxt) == DONE):
+                    raise _Fail("duplicate_redirect_target", resp.status, skip=True)
+                if scope_check:
+                    self._inflight_urls.add(nxt)
+                    claimed.append(nxt)
                 chain.append(nxt)
                 current = nxt
                 continue

@@ -120,7 +120,8 @@ class Frontier:
         links: Iterable[tuple[str, str, int]],
         also_done: Iterable[tuple[str, str, int]] = (),
     ) -> list[tuple[str, int]]:
-        """Mark ``url`` stored (and ``also_done``: redirect targets), queue ``links``, move the commit point."""
+        """Mark ``url`` stored (and ``also_done``: the redirect target stored under its own URL), queue
+        ``links``, and move the WARC commit point, in one transaction."""
         now = time.time()
         new = []
         with self._tx():
@@ -132,7 +133,7 @@ class Frontier:
                 self.db.execute(
                     "INSERT INTO urls(url, host, depth, status, reason, updated) VALUES (?, ?, ?, ?, 'redirect_target', ?) "
                     "ON CONFLICT(url) DO UPDATE SET status=excluded.status, reason=excluded.reason",
-                    (u, host, depth, SKIPPED, now),
+                    (u, host, depth, DONE, now),
                 )
             for u, host, depth in links:
                 if self._insert(u, host, depth):
