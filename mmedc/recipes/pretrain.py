@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {k: result[k] for k in ("output_dir", "steps", "tokens", "final_model", "checkpoint")}
     summary["last_loss"] = result["losses"][-1] if result["losses"] else None
     summary["eval"] = result["eval"]
-    print(json.dumps(summary, indent=1))
+    if int(os.environ.get("RANK", "0")) == 0:  # one summary per launch, not one per process
+        print(json.dumps(summary, indent=1))
     return 0
 
 

@@ -260,7 +260,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if cuda and config.tf32:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    accelerator = Accelerator(mixed_precision=mp)
+    accelerator = Accelerator(mixed_precision=mp, cpu=not cuda)  # cpu=True: gloo when launched on CPUs
     out_dir = Path(config.output_dir)
     if accelerator.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -294,7 +294,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
             raise ValueError(f"checkpoint {resume} was written by {len(states)} processes, now "
                              f"{accelerator.num_processes}: resume with the same number")
         data_state = states[accelerator.process_index]
-        logger.info(f"resuming from {resume} at step {start_step} ({tokens_seen:,} tokens)")
+        if saved.get("config", {}).get("max_steps") not in (None, config.max_steps):
+            logger.warning(f"resuming with max_steps {config.max_steps}, checkpoint was written with "
+                           f"{saved['config']['max_steps']}: the learning-rate schedule will not match")
+        if accelerator.is_main_process:
+            logger.info(f"resuming from {resume} at step {start_step} ({tokens_seen:,} tokens)")
 
     workers = default_workers() if config.tokenizer_workers < 0 else config.tokenizer_workers
     stream = PackedStream(
@@ -365,11 +369,13 @@ def train(config: TrainConfig) -> dict[str, Any]:
                     msg += f" tok/s {record['tokens_per_s']:,.0f}"
                 if "mfu" in record:
                     msg += f" MFU {record['mfu']:.1%}"
-                logger.info(msg)
+                if accelerator.is_main_process:
+                    logger.info(msg)
             if eval_data and config.eval_every and step % config.eval_every == 0 and step != end_step:
                 last_eval = evaluate(accelerator, model, eval_data, config.micro_batch_size)
                 record["eval"] = last_eval
-                _log_eval(step, last_eval)
+                if accelerator.is_main_process:
+                    _log_eval(step, last_eval)
             history.append(record)
             if accelerator.is_main_process:
                 with open(log_path, "a", encoding="utf-8") as f:
@@ -383,7 +389,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     final_step = max(end_step, start_step)
     if eval_data:
         last_eval = evaluate(accelerator, model, eval_data, config.micro_batch_size)
-        _log_eval(final_step, last_eval)
+        if accelerator.is_main_process:
+            _log_eval(final_step, last_eval)
         if history:
             history[-1]["eval"] = last_eval
     ckpt = None
