@@ -13,6 +13,17 @@ from mmedc.recipes.pretrain import TINY_MODEL, main, pretrain, write_demo_shards
 from mmedc.train.config import load_config  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """A tiny model gains nothing from intra-op threads, and they thrash on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory):
     return write_demo_shards(tmp_path_factory.mktemp("train_shards"), docs_per_lang=40)

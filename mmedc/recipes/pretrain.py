@@ -144,7 +144,14 @@ def demo(workdir: pathlib.Path, shards: list[str] | None = None, **kw: Any) -> d
         "resume": None,
     }
     options.update({k: v for k, v in kw.items() if k in fields})
-    result = pretrain(None, **options)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the tiny model gains nothing from intra-op threads; they thrash on busy CPUs
+    try:
+        result = pretrain(None, **options)
+    finally:
+        torch.set_num_threads(threads)
     losses = result["losses"]
     return {
         "output": result["final_model"],
