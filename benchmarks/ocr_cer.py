@@ -1,7 +1,8 @@
 """OCR quality and speed: character error rate (CER) and pages/s per core.
 
 Measures, in one run:
-1. CER on ``phototest.tif`` (a real scan, tesseract's own test page) against its gold text;
+1. CER on ``phototest.tif`` (a real scan, tesseract's own test page) against its gold text, and on
+   its rotated copies, as is (baseline) and after :func:`mmedc.textbooks.ocr.upright` (OSD);
 2. CER on pages rendered at 300 dpi from real sentences in en, fr, es, ru, zh, ja
    (``text/general/<lang>.txt``, Leipzig corpora) with the fonts the sample books use;
    baseline in the same run: tesseract's raw output, before mmedc removes the spaces it inserts
@@ -97,6 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     out = ocr_image(img, "en")
     print(f"\nphototest.tif ({img.size[0]}x{img.size[1]}): CER {cer(out, gold):.2%}  ({time.perf_counter() - t:.2f} s)")
+
+    # 1b. the same scan turned sideways and upside down: OCR as is (baseline) vs after OSD rotation
+    from mmedc.textbooks.ocr import upright
+
+    for name in ("phototest-rotated-L.png", "phototest-rotated-R.png", "phototest-rotated-180.png"):
+        turned = Image.open(data / "ocr" / name).convert("L")
+        plain = cer(ocr_image(turned, "en"), gold)
+        fixed_img, degrees = upright(turned)
+        print(f"{name}: CER as is {plain:.2%}, after upright() ({degrees} deg) {cer(ocr_image(fixed_img, 'en'), gold):.2%}")
 
     # 2. rendered pages in six languages
     print(f"\nrendered A5 pages, 11 pt, {args.pages} page(s) per language")

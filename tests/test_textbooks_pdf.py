@@ -249,3 +249,17 @@ def test_short_text_page_without_images_is_kept(tmp_path):
     docs, reader = read(tmp_path, language="en")
     assert [d.text for d in docs] == ["Text1"]
     assert stats(reader)["pages_empty"] == 1 and "pages_ocr" not in stats(reader)  # nothing to OCR: no image
+
+
+def test_upside_down_scan_is_turned_upright(tmp_path):
+    from mmedc.textbooks.sample import render_text_page
+
+    text = ("Hypertension is the most common chronic condition seen in primary care. Persistent elevation of "
+            "arterial pressure damages the vascular endothelium and accelerates atherosclerosis.")
+    image, lines = render_text_page(text, "en", dpi=200)
+    image.rotate(180).save(tmp_path / "upside_down.pdf", "PDF", resolution=200.0)
+    (plain,), _ = read(tmp_path, language="en")
+    (fixed,), reader = read(tmp_path, language="en", rotate_pages=True)
+    assert similarity(fixed.text, " ".join(lines)) > 0.97
+    assert similarity(plain.text, " ".join(lines)) < 0.5
+    assert fixed.metadata["pages"][0]["rotated"] == 180 and stats(reader)["pages_rotated"] == 1

@@ -117,8 +117,12 @@ def ocr_image(image: Any, lang: str = "eng", psm: int = 3, timeout: float = 0, d
     return clean_ocr_text(text)
 
 
-def detect_orientation(image: Any) -> tuple[int, str | None, float]:
-    """Tesseract OSD: ``(rotate, script, script_confidence)``; ``(0, None, 0)`` when OSD cannot tell."""
+def detect_orientation(image: Any) -> tuple[int, float, str | None, float]:
+    """Tesseract OSD: ``(rotate, orientation_conf, script, script_conf)``; ``(0, 0, None, 0)`` when it cannot tell.
+
+    ``rotate`` is the clockwise rotation (degrees) that makes the page upright:
+    ``image.rotate(-rotate, expand=True)`` with Pillow.
+    """
     import pytesseract
 
     _env()
@@ -126,13 +130,23 @@ def detect_orientation(image: Any) -> tuple[int, str | None, float]:
         osd = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT, config="--psm 0")
     except pytesseract.TesseractError as exc:  # too little text to decide
         logger.debug(f"OSD failed: {exc}")
-        return 0, None, 0.0
-    return int(osd.get("rotate", 0)), osd.get("script"), float(osd.get("script_conf", 0.0))
+        return 0, 0.0, None, 0.0
+    return (int(osd.get("rotate", 0)), float(osd.get("orientation_conf", 0.0)), osd.get("script"),
+            float(osd.get("script_conf", 0.0)))
+
+
+def upright(image: Any, min_confidence: float = 5.0) -> tuple[Any, int]:
+    """Rotate a scanned page upright when OSD is confident (``min_confidence``); returns ``(image, degrees)``."""
+    small = image.reduce(2) if min(image.size) > 1200 else image  # OSD needs no full resolution
+    rotate, conf, _, _ = detect_orientation(small)
+    if rotate and conf >= min_confidence:
+        return image.rotate(-rotate, expand=True, fillcolor=255 if image.mode == "L" else None), rotate
+    return image, 0
 
 
 def detect_ocr_language(image: Any, candidates: tuple[str, ...] = tuple(TESSERACT_LANGS)) -> str | None:
     """Guess a scanned page's language: script by OSD, then (Latin) language ID on an English OCR pass."""
-    _, script, _ = detect_orientation(image)
+    _, _, script, _ = detect_orientation(image)
     if script in _SCRIPT_LANG and _SCRIPT_LANG[script] in candidates:
         return _SCRIPT_LANG[script]
     if script not in (None, "Latin"):

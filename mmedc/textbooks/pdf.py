@@ -37,6 +37,7 @@ from mmedc.textbooks.ocr import (
     ocr_image,
     render_page,
     require_languages,
+    upright,
 )
 
 ENGINES = ("pypdfium2", "pdfplumber")
@@ -118,6 +119,9 @@ class PdfReader(BaseDiskReader):
             the PDF has an outline; pages before the first entry form their own Document).
         ocr_timeout: seconds per page before tesseract is stopped (0: no limit).
         psm: tesseract page segmentation mode (3: automatic layout analysis).
+        rotate_pages: run tesseract's orientation detection on each scanned page and turn sideways or
+            upside-down pages upright before OCR (costs an OSD pass per page, see the docs).
+        rotate_threshold: minimum OSD orientation confidence to rotate a page.
     """
 
     name = "📕 PDF books"
@@ -141,6 +145,8 @@ class PdfReader(BaseDiskReader):
         split: str = "book",
         ocr_timeout: float = 300,
         psm: int = 3,
+        rotate_pages: bool = False,
+        rotate_threshold: float = 5.0,
         limit: int = -1,
         skip: int = 0,
         file_progress: bool = False,
@@ -174,6 +180,8 @@ class PdfReader(BaseDiskReader):
         self.split = split
         self.ocr_timeout = ocr_timeout
         self.psm = psm
+        self.rotate_pages = rotate_pages
+        self.rotate_threshold = rotate_threshold
         if isinstance(language, str):
             self._check_language(language)
 
@@ -410,6 +418,11 @@ class PdfReader(BaseDiskReader):
                         image, dpi = render_page(page, self.dpi, self.max_pixels)
                     finally:
                         page.close()
+                    if self.rotate_pages:
+                        image, turned = upright(image, self.rotate_threshold)
+                        if turned:
+                            pages[i]["rotated"] = turned
+                            self.stat_update("pages_rotated")
                     text = ocr_image(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi)
                     image.close()
                 text = unicodedata.normalize("NFC", text).replace("\f", "\n")
@@ -440,8 +453,9 @@ class PdfReader(BaseDiskReader):
             span = {"page": p["page"], "start": offset, "end": offset + len(text), "method": p["method"]}
             if p.get("printed"):
                 span["printed"] = p["printed"]
-            if p.get("ocr_dpi"):
-                span["ocr_dpi"] = p["ocr_dpi"]
+            for key in ("ocr_dpi", "rotated"):
+                if p.get(key):
+                    span[key] = p[key]
             spans.append(span)
             parts.append(text)
             offset += len(text)
