@@ -31,9 +31,9 @@ them (datatrove ships blocks to workers by pickling).
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -85,10 +85,6 @@ def normalize_language(lang: str | None) -> str | None:
     return _LANG_ALIASES.get(code, code.split("-")[0])
 
 
-def _is_word_ascii(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
 def _norm_term(term: str) -> str:
     """Normalise a term the way texts are normalised (NFC, lowercase, single spaces)."""
     return " ".join(unicodedata.normalize("NFC", term).lower().split())
@@ -96,13 +92,15 @@ def _norm_term(term: str) -> str:
 
 @dataclass(frozen=True)
 class KeywordEntry:
-    """One list line after expansion: ``term`` is the distinct keyword it counts as."""
+    """One list line after expansion. ``family`` is the distinct keyword it counts as: a word and its
+    inflected variants listed apart (hospital / hospitals, медицин* / медицинск*) count once."""
 
     term: str
     forms: tuple[str, ...]
     stem: bool = False
     blocker: bool = False
     category: str = ""
+    family: str = ""
 
 
 @dataclass
@@ -176,7 +174,28 @@ def parse_keyword_list(text: str, lang: str, path: str = "<string>") -> KeywordL
             continue  # duplicates are harmless; the first category wins
         seen[canonical] = len(entries)
         entries.append(KeywordEntry(canonical, forms, stem=stem, blocker=blocker, category=category))
+    if lang not in UNSEGMENTED:
+        entries = _assign_families(entries)
     return KeywordList(lang, entries, path)
+
+
+def _assign_families(entries: list[KeywordEntry], max_extra: int = 3) -> list[KeywordEntry]:
+    """Group single-word entries that extend a shorter entry by at most ``max_extra`` characters
+    (a plural or an adjective ending), so that the distinct count counts words, not word forms."""
+    single = {e.term: e for e in entries if not e.blocker and " " not in e.term}
+
+    def root(term: str) -> str:
+        for cut in range(1, max_extra + 1):
+            head = term[:-cut]
+            if len(head) >= 4 and head in single:
+                return root(head)
+        return term
+
+    out = []
+    for e in entries:
+        family = root(e.term) if e.term in single else e.term
+        out.append(KeywordEntry(e.term, e.forms, e.stem, e.blocker, e.category, family))
+    return out
 
 
 def load_keyword_list(lang: str, keyword_dir: str | Path | None = None) -> KeywordList:
@@ -222,6 +241,71 @@ class KeywordScore:
         return self.count >= min_count and self.density >= min_density
 
 
+# ASCII bytes that are word characters (letters, digits), for boundary checks on UTF-8 bytes
+_ASCII_WORD = tuple(chr(i).isalnum() for i in range(128))
+
+
+def _is_word_before(data: bytes, i: int) -> bool:
+    """Whether the character that ends at byte ``i`` of UTF-8 ``data`` is a letter or digit."""
+    if i <= 0:
+        return False
+    c = data[i - 1]
+    if c < 0x80:
+        return _ASCII_WORD[c]
+    j = i - 1
+    while j > 0 and 0x80 <= data[j] < 0xC0:
+        j -= 1
+    return data[j:i].decode("utf-8", "replace").isalnum()
+
+
+def _char_after(data: bytes, i: int) -> tuple[bool, int]:
+    """(is a letter or digit, byte length) of the character that starts at byte ``i``."""
+    c = data[i]
+    if c < 0x80:
+        return _ASCII_WORD[c], 1
+    n = 2 if c < 0xE0 else 3 if c < 0xF0 else 4
+    return data[i : i + n].decode("utf-8", "replace").isalnum(), n
+
+
+class _Engine:
+    """Leftmost-longest Aho-Corasick over UTF-8 bytes: ahocorasick-rs when installed, else pyahocorasick.
+
+    Both search bytes, so offsets are byte offsets either way. pyahocorasick only takes ``str``: the
+    bytes are passed as latin-1 text (one character per byte), which also keeps its child lookups
+    small (at most 256 first bytes instead of thousands of CJK first characters).
+    """
+
+    def __init__(self, patterns: list[bytes]):
+        self.lengths = [len(p) for p in patterns]
+        try:
+            if os.environ.get("MMEDC_KEYWORD_ENGINE", "") == "pyahocorasick":
+                raise ImportError("pyahocorasick requested through MMEDC_KEYWORD_ENGINE")
+            import ahocorasick_rs
+        except ImportError:
+            import ahocorasick
+
+            self.name = "pyahocorasick"
+            self._auto = ahocorasick.Automaton()
+            for idx, pattern in enumerate(patterns):
+                self._auto.add_word(pattern.decode("latin-1"), idx)
+            self._auto.make_automaton()
+            self._rs = None
+        else:
+            self.name = "ahocorasick-rs"
+            self._rs = ahocorasick_rs.BytesAhoCorasick(
+                patterns,
+                matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+                implementation=ahocorasick_rs.Implementation.DFA,
+            )
+
+    def find(self, data: bytes) -> list[tuple[int, int, int]]:
+        """Non-overlapping leftmost-longest matches as (pattern index, start byte, end byte)."""
+        if self._rs is not None:
+            return self._rs.find_matches_as_indexes(data)
+        lengths = self.lengths
+        return [(idx, end + 1 - lengths[idx], end + 1) for end, idx in self._auto.iter_long(data.decode("latin-1"))]
+
+
 class KeywordMatcher:
     """Scores texts against one language's list. Picklable; the automaton is rebuilt on first use."""
 
@@ -229,72 +313,82 @@ class KeywordMatcher:
         self.keyword_list = keyword_list
         self.lang = keyword_list.lang
         self.unsegmented = self.lang in UNSEGMENTED
-        self.suffixes = PLURAL_SUFFIXES.get(self.lang, ())
+        self.suffixes = tuple(s.encode() for s in PLURAL_SUFFIXES.get(self.lang, ()))
+        # one pattern per distinct form; a form listed both as a term and as a blocker counts as the term
+        entry_of: dict[str, int] = {}
+        for idx, entry in enumerate(keyword_list.entries):
+            for form in entry.forms:
+                prev = entry_of.get(form)
+                if prev is None or (keyword_list.entries[prev].blocker and not entry.blocker):
+                    entry_of[form] = idx
+        self._forms = list(entry_of)
+        entries = keyword_list.entries
+        # per pattern: (entry index, characters, stem, blocker)
+        # distinct keywords are counted per family: the index of the family's first entry
+        family_index: dict[str, int] = {}
+        for idx, entry in enumerate(entries):
+            family_index.setdefault(entry.family or entry.term, idx)
+        self._info = [
+            (family_index[entries[i].family or entries[i].term], len(f), entries[i].stem, entries[i].blocker)
+            for f, i in ((f, entry_of[f]) for f in self._forms)
+        ]
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.pop("automaton", None)
+        state.pop("engine", None)
         return state
 
     @cached_property
-    def automaton(self):
-        import ahocorasick
+    def engine(self) -> _Engine:
+        """The automaton, built on first use (once per process for shared matchers)."""
+        return _Engine([f.encode("utf-8") for f in self._forms])
 
-        auto = ahocorasick.Automaton()
-        for idx, entry in enumerate(self.keyword_list.entries):
-            for form in entry.forms:
-                # value: (entry index, form length, stem, blocker); longer entries override identical forms
-                prev = auto.get(form, None)
-                if prev is None or (prev[3] and not entry.blocker):
-                    auto.add_word(form, (idx, len(form), entry.stem, entry.blocker))
-        auto.make_automaton()
-        return auto
-
-    def _matches(self, text: str) -> list[tuple[int, int, int, bool]]:
-        """(start, end, entry index, blocker) of the kept matches in normalised ``text``."""
-        auto = self.automaton
-        n = len(text)
+    def _matches(self, data: bytes) -> list[tuple[int, int, int, bool]]:
+        """(entry index, matched characters, blocker) of the kept matches in normalised UTF-8 ``data``."""
+        info = self._info
+        n = len(data)
+        out = []
         if self.unsegmented:
-            out = []
-            for end, (idx, ln, _stem, blk) in auto.iter_long(text):
-                start = end - ln + 1
+            for pid, start, end in self.engine.find(data):
+                idx, chars, _stem, blk = info[pid]
                 # Latin parts of a CJK term (CT, HIV, B超) still need word boundaries: "ct" in "project"
-                if text[start].isascii() and start > 0 and _is_word_ascii(text[start - 1]):
+                if data[start] < 0x80 and _is_word_before(data, start):
                     continue
-                if text[end].isascii() and end + 1 < n and _is_word_ascii(text[end + 1]):
+                if data[end - 1] < 0x80 and end < n and data[end] < 0x80 and _ASCII_WORD[data[end]]:
                     continue
-                out.append((start, end + 1, idx, blk))
+                out.append((idx, chars, blk))
             return out
         suffixes = self.suffixes
-        cands: list[tuple[int, int, int, bool]] = []
-        for end, (idx, ln, stem, blk) in auto.iter(text):
-            start = end - ln + 1
-            if start > 0 and text[start - 1].isalnum():
-                continue  # not at the start of a word
-            stop = end + 1
-            if stop < n and text[stop].isalnum():
-                if stem:
-                    while stop < n and text[stop].isalnum():
-                        stop += 1
+        aw = _ASCII_WORD
+        for pid, start, end in self.engine.find(data):
+            if start:  # must start a word
+                c = data[start - 1]
+                if (aw[c] if c < 0x80 else _is_word_before(data, start)):
+                    continue
+            idx, chars, stem, blk = info[pid]
+            if end < n:
+                c = data[end]
+                if c < 0x80:
+                    word, width = aw[c], 1
                 else:
-                    for suf in suffixes:
-                        k = stop + len(suf)
-                        if text.startswith(suf, stop) and (k >= n or not text[k].isalnum()):
-                            stop = k
-                            break
+                    word, width = _char_after(data, end)
+                if word:
+                    if stem:  # extend over the rest of the word
+                        while word:
+                            end += width
+                            chars += 1
+                            if end >= n:
+                                break
+                            word, width = _char_after(data, end)
                     else:
-                        continue  # ends inside a word
-            cands.append((start, stop, idx, blk))
-        if len(cands) < 2:
-            return cands
-        # leftmost-longest, non-overlapping
-        cands.sort(key=lambda c: (c[0], -c[1]))
-        out = []
-        last = -1
-        for c in cands:
-            if c[0] >= last:
-                out.append(c)
-                last = c[1]
+                        for suf in suffixes:
+                            k = end + len(suf)
+                            if data.startswith(suf, k - len(suf)) and (k >= n or not _char_after(data, k)[0]):
+                                chars += len(suf)
+                                break
+                        else:
+                            continue  # ends inside a word
+            out.append((idx, chars, blk))
         return out
 
     def score(self, text: str, top_k: int = 10) -> KeywordScore:
@@ -304,14 +398,19 @@ class KeywordMatcher:
         norm = text.lower()
         if not norm.isascii():
             norm = unicodedata.normalize("NFC", norm)
-        counts: Counter[int] = Counter()
+            if "\u2019" in norm:
+                norm = norm.replace("\u2019", "'")
+        counts: dict[int, int] = {}
         matched = 0
-        for start, stop, idx, blk in self._matches(norm):
+        for idx, chars, blk in self._matches(norm.encode("utf-8")):
             if not blk:
-                counts[idx] += 1
-                matched += stop - start
+                counts[idx] = counts.get(idx, 0) + 1
+                matched += chars
         entries = self.keyword_list.entries
-        top = [(entries[i].term, c) for i, c in counts.most_common(top_k)] if top_k else []
+        top = []
+        if top_k and counts:
+            best = sorted(counts.items(), key=lambda kv: -kv[1])[:top_k]
+            top = [(entries[i].term, c) for i, c in best]
         n = len(norm)
         return KeywordScore(
             count=len(counts),
