@@ -48,7 +48,9 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
 from mmedc.dedup.exact import _read_rank_markers, _write_atomic, text_key, url_key
-from mmedc.dedup.normalize import iter_shingle_batches
+from mmedc.dedup.normalize import iter_shingle_batches, normalize_text
+
+CHUNK_CHARS = 1_000_000  # documents longer than this are normalised and shingled in windows
 
 BUCKET_DTYPE = np.dtype([("h", "<u8"), ("k", "<u8"), ("rank", "<u4"), ("idx", "<u4")])
 PAIR_DTYPE = np.dtype([("r1", "<u4"), ("i1", "<u4"), ("r2", "<u4"), ("i2", "<u4")])
@@ -156,11 +158,6 @@ def _check_config(marker: dict, config: DedupConfig, where: str) -> None:
         )
 
 
-def xxh32_str(shingle: str) -> int:
-    """The hash datasketch applies to each shingle: 32-bit xxhash of its UTF-8 bytes."""
-    return xxhash.xxh32_intdigest(shingle.encode("utf-8", "surrogatepass"))
-
-
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from datasketch import MinHash
 
@@ -183,20 +180,25 @@ class MinhashSignatures(PipelineStep):
         self.config = config or DedupConfig()
         self.batch_docs = batch_docs
 
-    def signature(self, text: str, language: str | None, minhash=None) -> np.ndarray | None:
-        """The MinHash signature (uint32, ``num_perm`` values) of one text, or ``None`` if it has no shingles."""
+    def signature(self, text: str, language: str | None, minhash=None, normalized: str | None = None
+                  ) -> np.ndarray | None:
+        """The MinHash signature (uint32, ``num_perm`` values) of one text, or ``None`` if it has no shingles.
+
+        ``normalized``: ``normalize_text(text)`` if already computed (saves a pass).
+        """
         from datasketch import MinHash
 
         if minhash is None:
-            minhash = MinHash(num_perm=self.config.num_perm, hashfunc=xxh32_str,
+            minhash = MinHash(num_perm=self.config.num_perm, hashfunc=xxhash.xxh32_intdigest,
                               permutations=_permutations(self.config.num_perm, self.config.seed),
                               scheme="affine32")
         else:
             minhash.clear()
         any_shingle = False
-        for batch in iter_shingle_batches(text, language, self.config.word_ngram, self.config.char_ngram):
+        for batch in iter_shingle_batches(text, language, self.config.word_ngram, self.config.char_ngram,
+                                          chunk_chars=CHUNK_CHARS, normalized=normalized):
             if batch:
-                minhash.update_batch(batch)
+                minhash.update_batch([s.encode("utf-8", "surrogatepass") for s in batch])
                 any_shingle = True
         return minhash.digest().astype(np.uint32) if any_shingle else None
 
@@ -206,7 +208,7 @@ class MinhashSignatures(PipelineStep):
         cfg = self.config
         bands, rows = cfg.band_rows
         keys = cfg.bucket_keys()
-        mh = MinHash(num_perm=cfg.num_perm, hashfunc=xxh32_str,
+        mh = MinHash(num_perm=cfg.num_perm, hashfunc=xxhash.xxh32_intdigest,
                      permutations=_permutations(cfg.num_perm, cfg.seed), scheme="affine32")
         sig_path = f"signatures/{rank:05d}.sig"
         docs_path = f"docs/{rank:05d}.parquet"
@@ -249,7 +251,8 @@ class MinhashSignatures(PipelineStep):
                         text = ""
                     source = doc.metadata.get("source")
                     idkey = xxhash.xxh3_64_intdigest(str(doc.id).encode())
-                    sig = self.signature(text, doc.metadata.get("language"), mh) if text else None
+                    norm = normalize_text(text) if len(text) <= CHUNK_CHARS else None
+                    sig = self.signature(text, doc.metadata.get("language"), mh, normalized=norm) if text else None
                     if sig is None:
                         self.stat_update("empty")
                         sigs.append(empty_sig)
@@ -258,7 +261,9 @@ class MinhashSignatures(PipelineStep):
                         for b in range(bands):
                             h = xxhash.xxh3_64_intdigest(sig[b * rows:(b + 1) * rows].tobytes())
                             recs[f"band_{b:03d}"].append((h, idkey, rank, idx))
-                        if cfg.exact and (tk := text_key(text)) is not None:
+                        if cfg.exact:
+                            tk = text_key(text) if norm is None else xxhash.xxh3_64_intdigest(
+                                norm.encode("utf-8", "surrogatepass"))
                             recs["exact"].append((tk, idkey, rank, idx))
                     if cfg.url and (uk := url_key(doc.metadata.get("url"))) is not None:
                         recs["url"].append((uk, idkey, rank, idx))

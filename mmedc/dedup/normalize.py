@@ -102,16 +102,18 @@ def iter_shingle_batches(
     word_ngram: int = 5,
     char_ngram: int = 5,
     chunk_chars: int = 1_000_000,
+    normalized: str | None = None,
 ) -> Iterator[list[str]]:
     """Yield the document's shingles in batches, bounding memory on huge documents.
 
     The text is normalised and split into units in windows of about ``chunk_chars`` characters cut at
     whitespace; the last ``n - 1`` units of a window are carried into the next, so the shingle set is
     the same as for one pass (up to shingles repeated across batches, which MinHash ignores).
+    ``normalized``: the caller's ``normalize_text(text)`` when it has it (documents up to ``chunk_chars``).
     """
     n = char_ngram if shingle_language(language, text) == "char" else word_ngram
     if len(text) <= chunk_chars:
-        yield ngrams(units(normalize_text(text)), n)
+        yield ngrams(units(normalize_text(text) if normalized is None else normalized), n)
         return
     carry: list[str] = []
     start = 0
