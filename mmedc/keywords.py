@@ -352,7 +352,7 @@ class KeywordMatcher:
             for pid, start, end in self.engine.find(data):
                 idx, chars, _stem, blk = info[pid]
                 # Latin parts of a CJK term (CT, HIV, B超) still need word boundaries: "ct" in "project"
-                if data[start] < 0x80 and _is_word_before(data, start):
+                if data[start] < 0x80 and start and data[start - 1] < 0x80 and _ASCII_WORD[data[start - 1]]:
                     continue
                 if data[end - 1] < 0x80 and end < n and data[end] < 0x80 and _ASCII_WORD[data[end]]:
                     continue
