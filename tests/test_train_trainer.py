@@ -105,3 +105,30 @@ def test_bad_config_names_the_file(tmp_path):
         load_config(None, shards=["x"])
     with pytest.raises(SystemExit):
         main(["--max-steps", "2"])  # no shards: a usage error, not a traceback
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_packed_block_attention_stays_inside_documents(attn):
+    """With position ids restarting at a document, its logits in a packed block equal its logits alone."""
+    import numpy as np
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from mmedc.train.data import Block, DataState, Packer, collate
+
+    torch.manual_seed(0)
+    arch = {k: v for k, v in TINY_MODEL.items() if k != "model_type"}
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model("llama", vocab_size=100, **arch),
+                                             attn_implementation=attn).eval()
+    a, b = np.arange(3, 13), np.arange(40, 62)  # two documents, 10 and 22 tokens
+    packer = Packer(32, doc_boundary_attention=True)
+    assert list(packer.add(0, a)) == []
+    (ids, pos, labels, _), = packer.add(1, b)
+    batch = collate([Block(ids, pos, labels, DataState())])
+    with torch.no_grad():
+        packed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits[0]
+        alone = model(input_ids=torch.from_numpy(b)[None], use_cache=False).logits[0]
+        crossing = model(input_ids=batch["input_ids"], use_cache=False).logits[0]  # plain causal packing
+    torch.testing.assert_close(packed[10:], alone, atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(crossing[10:], alone, atol=1e-3)  # without it, document b sees document a
+    assert labels[10] == -100 and (labels[11:] == b[1:]).all()

@@ -277,7 +277,10 @@ class _Tokenizing:
 
 
 def default_workers() -> int:
-    return max(1, min(8, (os.cpu_count() or 2) // 2))
+    """Tokenizer processes per training process: half the cores shared by the processes of this
+    machine (``LOCAL_WORLD_SIZE``, set by torchrun and accelerate), between 1 and 8."""
+    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(1, min(8, (os.cpu_count() or 2) // (2 * local)))
 
 
 # ----------------------------------------------------------------------------------------------------
