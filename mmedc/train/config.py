@@ -20,42 +20,31 @@ from typing import Any
 
 @dataclass
 class TrainConfig:
-    """Everything a pretraining run needs. See ``docs/trainer.md`` for each option."""
+    """Everything a pretraining run needs; each option is described in ``_FIELD_HELP`` (``--help``)
+    and ``docs/trainer.md``."""
 
     # --- data ------------------------------------------------------------------------------------
     shards: list[str] = field(default_factory=list)
-    """mmedc shard folders, globs or files (local or fsspec URLs)."""
     eval_shards: list[str] = field(default_factory=list)
-    """held-out shards for per-language perplexity; empty: hold out ``eval_fraction`` of ``shards``."""
     eval_fraction: float = 0.0
-    """fraction of documents (by id hash) held out of training for evaluation when no ``eval_shards``."""
     seq_len: int = 2048
     mixture: dict[str, float] = field(default_factory=dict)
-    """target share of each group, keys ``lang/source``, ``lang``, ``source`` or ``*``; empty: natural mix."""
     mixture_mode: str = "proportion"
-    """``proportion``: weights are target shares of characters; ``rate``: weights are epochs per group."""
     seed: int = 42
     window_row_groups: int = 16
-    """row groups read and shuffled together (the shuffle window)."""
     doc_boundary_attention: bool = True
-    """reset position ids at document starts so attention does not cross documents."""
     tokenizer_workers: int = -1
-    """processes that tokenize (0: in the training process; -1: half the CPU cores, at most 8)."""
     tokenize_batch_docs: int = 256
     min_doc_chars: int = 1
     text_column: str = "text"
 
     # --- model and tokenizer ---------------------------------------------------------------------
     model_name_or_path: str | None = None
-    """a local path or hub name to continue pretraining; ``None``: random init from ``model``."""
     model: dict[str, Any] = field(default_factory=dict)
-    """architecture for random init (``LlamaConfig`` fields); used when ``model_name_or_path`` is None."""
     tokenizer: str | None = None
-    """tokenizer path or name; ``None``: the model's, or one trained on the shards for random init."""
     tokenizer_vocab_size: int = 4096
     tokenizer_train_docs: int = 20_000
     attn_implementation: str | None = None
-    """``sdpa``, ``eager``, ``flash_attention_2``...; ``None``: transformers' default."""
 
     # --- optimisation (MMedC defaults) -----------------------------------------------------------
     learning_rate: float = 2e-5
@@ -71,7 +60,6 @@ class TrainConfig:
     micro_batch_size: int = 4
     grad_accum: int = 1
     mixed_precision: str = "auto"
-    """``auto`` (bf16 on a GPU that has it, else fp32), ``bf16``, ``fp16`` or ``no``."""
     gradient_checkpointing: bool = True
     tf32: bool = True
     compile: bool = False
@@ -80,21 +68,14 @@ class TrainConfig:
     output_dir: str = "runs/pretrain"
     log_every: int = 10
     eval_every: int = 0
-    """steps between evaluations (0: only at the end)."""
     eval_max_tokens: int = 200_000
-    """tokens evaluated per language."""
     save_every: int = 0
-    """steps between checkpoints (0: only at the end)."""
     save_total_limit: int = 2
     resume: str | None = "auto"
-    """``auto``: newest complete checkpoint in ``output_dir`` if any; a path; or ``None``/``no``."""
     save_final_model: bool = True
     save_last_checkpoint: bool = True
-    """write a resumable checkpoint when the run ends (benchmarks turn it off)."""
     peak_tflops: float | None = None
-    """accelerator peak for MFU; ``None``: looked up from the device name."""
     stop_after_steps: int | None = None
-    """end the run after this many steps (as if killed), keeping the schedule of ``max_steps``."""
 
     def validate(self) -> TrainConfig:
         if not self.shards:
@@ -154,7 +135,7 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
-    """Add ``--config`` and one option per :class:`TrainConfig` field (all default to "not given")."""
+    """Add ``--config`` and one option per :class:`TrainConfig` field (absent from the namespace unless given)."""
     parser.add_argument("--config", help="YAML or JSON config file (options below override it)")
     g = parser.add_argument_group("training options (override the config file)")
     types = _field_types()
@@ -162,23 +143,65 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
         opt = "--" + f.name.replace("_", "-")
         t = types[f.name]
         origin = typing.get_origin(t)
-        doc = _FIELD_HELP.get(f.name, "")
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        doc = f"{_FIELD_HELP.get(f.name, '').rstrip('.')} (default: {default})".replace("%", "%%")
         if t is bool:
-            g.add_argument(opt, type=_parse_bool, default=None, metavar="BOOL", help=doc)
+            g.add_argument(opt, type=_parse_bool, default=argparse.SUPPRESS, metavar="BOOL", help=doc)
         elif origin is list:
-            g.add_argument(opt, nargs="+", default=None, help=doc)
+            g.add_argument(opt, nargs="+", default=argparse.SUPPRESS, help=doc)
         elif origin is dict:
-            g.add_argument(opt, type=_parse_json_dict, default=None, metavar="JSON", help=doc)
+            g.add_argument(opt, type=_parse_json_dict, default=argparse.SUPPRESS, metavar="JSON", help=doc)
         else:
-            g.add_argument(opt, type=_scalar_parser(t), default=None, help=doc)
+            g.add_argument(opt, type=_scalar_parser(t), default=argparse.SUPPRESS, help=doc)
 
 
 _FIELD_HELP: dict[str, str] = {
-    "shards": "mmedc shard folders, globs or files",
-    "eval_shards": "held-out shard folders for per-language perplexity",
-    "mixture": 'target shares, e.g. \'{"en": 0.4, "zh": 0.3, "*": 0.3}\'',
-    "model": 'random-init architecture, e.g. \'{"hidden_size": 64, "num_hidden_layers": 2}\'',
-    "resume": "auto | no | <checkpoint dir>",
+    "shards": 'mmedc shard folders, globs or files (local or fsspec URLs).',
+    "eval_shards": 'held-out shards for per-language perplexity; empty: hold out eval_fraction of shards.',
+    "eval_fraction": 'fraction of documents (by id hash) held out of training for evaluation when no eval_shards.',
+    "seq_len": 'tokens per training block',
+    "mixture": 'target share of each group, keys lang/source, lang, source or *; empty: natural mix.',
+    "mixture_mode": 'proportion: weights are target shares of characters; rate: weights are epochs per group.',
+    "seed": 'seed of order, mixture, hold-out and model init',
+    "window_row_groups": 'row groups read and shuffled together (the shuffle window).',
+    "doc_boundary_attention": 'reset position ids at document starts so attention does not cross documents.',
+    "tokenizer_workers": 'processes that tokenize (0: in the training process; -1: half the CPU cores, at most 8).',
+    "tokenize_batch_docs": 'documents per tokenizer task',
+    "min_doc_chars": 'skip documents shorter than this',
+    "text_column": 'shard column with the text',
+    "model_name_or_path": 'a local path or hub name to continue pretraining; None: random init from model.',
+    "model": 'architecture for random init (LlamaConfig fields); used when model_name_or_path is None.',
+    "tokenizer": "tokenizer path or name; None: the model's, or one trained on the shards for random init.",
+    "tokenizer_vocab_size": 'size of the tokenizer trained on the shards (random init only)',
+    "tokenizer_train_docs": 'documents sampled to train that tokenizer',
+    "attn_implementation": "sdpa, eager, flash_attention_2...; None: transformers' default.",
+    "learning_rate": 'peak learning rate (MMedC: 2e-5)',
+    "lr_scheduler": 'transformers scheduler name (cosine, linear, constant_with_warmup, ...)',
+    "warmup_ratio": 'warm-up steps as a share of max_steps (MMedC: 0.01)',
+    "min_lr_ratio": 'cosine floor as a share of the peak learning rate',
+    "weight_decay": 'AdamW weight decay, not on norms and biases (MMedC: 0.01)',
+    "adam_beta1": 'AdamW beta1',
+    "adam_beta2": 'AdamW beta2',
+    "adam_epsilon": 'AdamW epsilon',
+    "max_grad_norm": 'gradient clipping norm',
+    "max_steps": "optimizer steps (the schedule's length)",
+    "micro_batch_size": 'blocks per forward pass per process',
+    "grad_accum": 'micro-batches per optimizer step',
+    "mixed_precision": 'auto (bf16 on a GPU that has it, else fp32), bf16, fp16 or no.',
+    "gradient_checkpointing": 'recompute activations in backward (less memory, ~30% more compute)',
+    "tf32": 'TF32 matmuls on NVIDIA GPUs',
+    "compile": 'torch.compile the model',
+    "output_dir": 'checkpoints, final model, tokenizer and log.jsonl',
+    "log_every": 'steps between log lines (every step goes to log.jsonl)',
+    "eval_every": 'steps between evaluations (0: only at the end).',
+    "eval_max_tokens": 'tokens evaluated per language.',
+    "save_every": 'steps between checkpoints (0: only at the end).',
+    "save_total_limit": 'checkpoints kept (oldest removed)',
+    "resume": 'auto: newest complete checkpoint in output_dir if any; a path; or None/no.',
+    "save_final_model": 'save a from_pretrained-loadable model in output_dir/final at the end',
+    "save_last_checkpoint": 'write a resumable checkpoint when the run ends (benchmarks turn it off).',
+    "peak_tflops": 'accelerator peak for MFU; None: looked up from the device name.',
+    "stop_after_steps": 'end the run after this many steps (as if killed), keeping the schedule of max_steps.',
 }
 
 
@@ -218,10 +241,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Merge defaults, the ``--config`` file and command-line options into a validated config."""
     data: dict[str, Any] = load_config_file(args.config) if getattr(args, "config", None) else {}
     for f in dataclasses.fields(TrainConfig):
-        v = getattr(args, f.name, None)
-        if v is not None:
-            data[f.name] = v
-    if data.get("resume") in ("no", "none", "false"):
+        if hasattr(args, f.name):  # given on the command line (options default to "absent")
+            data[f.name] = getattr(args, f.name)
+    if isinstance(data.get("resume"), str) and data["resume"].lower() in ("no", "none", "false"):
         data["resume"] = None
     return TrainConfig(**data).validate()
 
