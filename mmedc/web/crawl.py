@@ -1,8 +1,7 @@
 """A polite, resumable crawler that writes WARC files.
 
 What comes from well-kept libraries: HTTP from httpx (async, connection pooling, HTTP/1.1 keep-alive),
-robots.txt (with ``Crawl-delay`` and ``Request-rate``) from protego, URL normalisation and link
-extraction from courlan, sitemap parsing (XML, text, nested indexes) from ``trafilatura.sitemaps``,
+robots.txt (with ``Crawl-delay`` and ``Request-rate``) from protego, URL normalisation from courlan, sitemap parsing (XML, text, nested indexes) from ``trafilatura.sitemaps``,
 WARC records from warcio. What is written here is what none of them does: the persistent frontier
 (:mod:`mmedc.web.frontier`), the per-site scope rules (:mod:`mmedc.web.scope`), WARC rotation with
 commit points (:mod:`mmedc.web.warc`), and the scheduler that ties per-host politeness to them.
@@ -23,11 +22,13 @@ import asyncio
 import email.utils
 import gzip
 import random
+import re
 import time
 import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,13 @@ from mmedc.web.encoding import decode_html
 from mmedc.web.frontier import DONE, FAILED, QUEUED, SKIPPED, Frontier
 from mmedc.web.scope import Scope, SiteRule, normalize_url, url_host
 from mmedc.web.warc import HTML_TYPES, RotatingWarcWriter
+
+try:  # httpcore imports sniffio on every request; when it is missing, each failed import walks
+    import sniffio  # noqa: F401  sys.path (a third of the crawl's CPU): make the failure instant
+except ImportError:
+    import sys
+
+    sys.modules.setdefault("sniffio", None)
 
 DEFAULT_USER_AGENT = "mmedc-crawler/0.1 (+https://github.com/mmedc/mmedc; multilingual medical corpus research)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -162,6 +170,34 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_BASE = re.compile(r"""<base\s[^>]*?href\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+_NOFOLLOW = re.compile(r"""<meta\s[^>]*?name\s*=\s*["']?robots["']?[^>]*?nofollow""", re.IGNORECASE)
+
+
+def extract_links(html: str, url: str) -> list[str]:
+    """Normalised http(s) targets of the ``<a href>`` links of a page (``<base href>`` honoured).
+
+    A page whose ``<meta name="robots">`` says ``nofollow`` gives no links. Written here rather than
+    with ``courlan.extract_links``, which resolves and filters every link with heuristics the scope
+    rules then repeat, at three times the cost; normalisation is still courlan's.
+    """
+    head = html[:4096]
+    if _NOFOLLOW.search(head):
+        return []
+    m = _BASE.search(head)
+    base = normalize_url(m.group(1), base=url) or url if m else url
+    out = []
+    for match in _HREF.finditer(html):
+        raw = match.group(1) or match.group(2) or match.group(3) or ""
+        if not raw or raw[0] == "#" or raw.startswith(("javascript:", "mailto:", "tel:", "data:")):
+            continue
+        u = normalize_url(html_unescape(raw), base=base)
+        if u is not None:
+            out.append(u)
+    return out
+
+
 def _looks_binary(head: bytes) -> bool:
     return b"\x00" in head[:1024]
 
@@ -231,6 +267,9 @@ class Crawler:
                     if self._mine(url_host(s)):
                         seeds.append((s, url_host(s), 0))
             self.frontier.add(seeds)
+            # in-memory seen-set (the database stays the reference): a link already known is
+            # skipped without a scope check or a database write
+            self._seen: set[str] = set(self.frontier.all_urls())
             for url, depth in self.frontier.queued():
                 self._enqueue(url, depth)
             resumed = self.stored_total
@@ -360,6 +399,8 @@ class Crawler:
         )
         also = [(final, url_host(final), depth)] if final != url else []
         new = self.frontier.commit_page(url, resp.status, final, name, start, end, links, also)
+        self._seen.update(u for u, _, _ in links)
+        self._seen.add(final)
         for u, d in new:
             if self._mine(url_host(u)):
                 self._enqueue(u, d)
@@ -383,8 +424,6 @@ class Crawler:
         self.frontier.finish(url, status, reason, http_status)
 
     def _links(self, resp: _Response, depth: int, site: SiteRule | None) -> list[tuple[str, str, int]]:
-        import courlan
-
         mime = resp.header("content-type").split(";", 1)[0].strip().lower()
         if mime not in HTML_TYPES:
             return []
@@ -392,9 +431,8 @@ class Crawler:
             return []
         html, _ = decode_html(resp.body, resp.header("content-type"))
         out = {}
-        for raw in courlan.extract_links(html, url=resp.url, no_filter=True, strict=False, with_nav=True):
-            u = normalize_url(raw)
-            if u is None or u in out:
+        for u in extract_links(html, resp.url):
+            if u in self._seen or u in out:
                 continue
             reason = self.scope.reject_reason(u, depth + 1)
             if reason:
@@ -497,6 +535,7 @@ class Crawler:
                 continue
             items.append((u, url_host(u), 1))
         self.stats["sitemap_urls"] += len(items)
+        self._seen.update(u for u, _, _ in items)
         for u, d in self.frontier.add(items):
             if self._mine(url_host(u)):
                 self._enqueue(u, d)

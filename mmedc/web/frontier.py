@@ -70,6 +70,11 @@ class Frontier:
         """Queued ``(url, depth)`` pairs, in discovery order."""
         yield from self.db.execute("SELECT url, depth FROM urls WHERE status=? ORDER BY seq", (QUEUED,))
 
+    def all_urls(self) -> Iterator[str]:
+        """Every URL ever queued, stored, skipped or failed (the seen-set)."""
+        for (url,) in self.db.execute("SELECT url FROM urls"):
+            yield url
+
     def counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT status, COUNT(*) FROM urls GROUP BY status").fetchall()
         out = {name: 0 for name in STATUS_NAMES.values()}

@@ -12,6 +12,7 @@ hosts, so the rules are written here.
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import re
@@ -34,6 +35,12 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
             url = urljoin(base, url)
         except ValueError:
             return None
+    return _normalize_absolute(url)
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalize_absolute(url: str) -> str | None:
+    # cached: pages of one site link to the same URLs over and over (menus, footers)
     try:
         parts = urlsplit(url)
     except ValueError:
