@@ -10,7 +10,7 @@ Both rules use mmedc's keyword lists (the seed's own 170-word lists are not avai
 comparison is about the matching rule and thresholds; the seed rule gets every form of every entry
 as a plain keyword.
 
-    .venv/bin/python benchmarks/filter_quality.py [--data ../shared/data/text] [--sweep]
+    .venv/bin/python benchmarks/filter_quality.py [--data ../shared/data/text] [--seeds 5] [--sweep]
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ def sweep(lang: str, scores: list[tuple[int, float]], gold: list[int]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "text")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="first random seed for joining items into documents")
+    ap.add_argument("--seeds", type=int, default=1, help="build the sets with this many seeds and pool them")
     ap.add_argument("--sweep", action="store_true", help="also print F1 over a threshold grid")
     ap.add_argument("--errors", type=int, default=0, help="print this many misclassified docs per language")
     args = ap.parse_args(argv)
@@ -121,25 +122,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluation data not found: {args.data}", file=sys.stderr)
         return 2
     thresholds = load_thresholds()
-    sets = build_sets(args.data, args.seed)
+    seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{'lang':4} {'docs':>5} {'med':>4} | {'mmedc P':>7} {'R':>6} {'F1':>6} {'hardFP':>7} |"
-          f" {'seed P':>7} {'R':>6} {'F1':>6} {'hardFP':>7}")
+          f" {'seed P':>7} {'R':>6} {'F1':>6} {'hardFP':>7} | mmedc matching + seed thresholds F1")
+    all_sets = [build_sets(args.data, s) for s in seeds]
     for lang in LANGS:
-        rows = sets[lang]
         matcher = get_matcher(lang)
         seed = SeedRule(lang)
         min_count, min_density = thresholds[lang]
-        gold = [label for _, label, _ in rows]
-        scores = [(s.count, s.density) for s in (matcher.score(t, top_k=0) for t, _, _ in rows)]
+        gold: list[int] = []
+        scores: list[tuple[int, float]] = []
+        theirs: list[bool] = []
+        hard: list[bool] = []
+        rows: list[tuple[str, int, str]] = []
+        for sets in all_sets:
+            rows += sets[lang]
+        for text, label, kind in rows:
+            gold.append(label)
+            s = matcher.score(text, top_k=0)
+            scores.append((s.count, s.density))
+            theirs.append(seed.keep(text))
+            hard.append(kind.endswith("hard") or kind == "project_written_general")
         ours = [c >= min_count and d >= min_density for c, d in scores]
-        theirs = [seed.keep(t) for t, _, _ in rows]
-        hard = [i for i, (_, _, kind) in enumerate(rows) if kind.endswith("hard") or kind == "project_written_general"]
-        hard_ours = sum(ours[i] for i in hard)
-        hard_seed = sum(theirs[i] for i in hard)
+        mixed = [c >= seed.min_count and d >= seed.min_density for c, d in scores]
         p, r, f = prf(ours, gold)
         sp, sr, sf = prf(theirs, gold)
-        print(f"{lang:4} {len(rows):5} {sum(gold):4} | {p:7.3f} {r:6.3f} {f:6.3f} {hard_ours:3}/{len(hard):<3} |"
-              f" {sp:7.3f} {sr:6.3f} {sf:6.3f} {hard_seed:3}/{len(hard):<3}")
+        hard_n = sum(hard)
+        hard_ours = sum(o and h for o, h in zip(ours, hard))
+        hard_seed = sum(t and h for t, h in zip(theirs, hard))
+        print(f"{lang:4} {len(rows):5} {sum(gold):4} | {p:7.3f} {r:6.3f} {f:6.3f} {hard_ours:3}/{hard_n:<3} |"
+              f" {sp:7.3f} {sr:6.3f} {sf:6.3f} {hard_seed:3}/{hard_n:<3} | {prf(mixed, gold)[2]:.3f}")
         if args.sweep:
             sweep(lang, scores, gold)
         if args.errors:
