@@ -326,3 +326,37 @@ def test_recipe_demo_removes_planted_duplicates_and_resumes(tmp_path):
     (tmp_path / "dedup_work" / "logs" / "filter" / "completions" / "00001").unlink()
     again = demo(tmp_path, tasks=2, workers=1)
     assert sorted(r["id"] for r in iter_records(again["output"], columns=["id"])) == first
+
+
+def test_a_bucket_task_that_never_finished_is_an_error_until_it_reruns(tmp_path):
+    docs = sample_documents()
+    clean = set(run_stages(docs, tmp_path / "clean"))
+    work = str(tmp_path / "w")
+    for r in range(2):
+        list(MinhashSignatures(work, CONFIG).run(_split(docs, r, 2), r, 2))
+    list(MinhashBuckets(work, CONFIG).run(None, 0, 2))  # rank 1 of 2 was killed
+    with pytest.raises(FileNotFoundError, match=r"pairs/band_001\.pairs"):
+        list(MinhashClusters(work, CONFIG).run(None, 0, 1))
+    list(MinhashBuckets(work, CONFIG).run(None, 1, 2))
+    list(MinhashClusters(work, CONFIG).run(None, 0, 1))
+    out = set()
+    for r in range(2):
+        out |= {d.id for d in MinhashFilter(work, CONFIG).run(_split(docs, r, 2), r, 2)}
+    assert out == clean
+
+
+def test_command_line_tag_only_without_boilerplate(tmp_path, capsys):
+    from mmedc.io.parquet import ShardedParquetWriter, iter_records
+    from mmedc.recipes.dedupe import main
+
+    docs = sample_documents()
+    with ShardedParquetWriter(str(tmp_path / "in")) as w:
+        for d in docs:
+            w.write(d, rank=0)
+    assert main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--tag-only",
+                 "--no-boilerplate", "--tasks", "1", "--workers", "1"]) == 0
+    assert "removed near" in capsys.readouterr().out
+    rows = list(iter_records(str(tmp_path / "out")))
+    assert len(rows) == len(docs)
+    reasons = {r["id"]: json.loads(r["metadata"]).get("dedup_reason") for r in rows}
+    assert reasons == {d.id: (None if d.metadata["expected"] == "keep" else d.metadata["expected"]) for d in docs}
