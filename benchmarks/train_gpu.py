@@ -12,8 +12,8 @@ MFU = (6 N + 12 L d s) x tokens/s / peak (PaLM; N without the input embedding; H
 989 TFLOP/s, looked up from the device name, or ``--peak-tflops``).
 
     .venv/bin/python benchmarks/train_gpu.py                      # on a GPU machine
-    .venv/bin/python benchmarks/train_gpu.py --attn flash_attention_2 --compile
-    .venv/bin/python benchmarks/train_gpu.py --config configs/tiny-cpu.yaml --steps 6 --seq-len 128   # CPU smoke run
+    .venv/bin/python benchmarks/train_gpu.py --compile --doc-boundary off   # sdpa without the block mask
+    .venv/bin/python benchmarks/train_gpu.py --config configs/tiny-cpu.yaml --steps 8 --warmup 2 --docs-per-lang 200  # CPU smoke run
 """
 
 from __future__ import annotations
@@ -111,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=5, help="steps not timed (allocation, compile, pool start)")
     p.add_argument("--seq-len", type=int, default=None)
     p.add_argument("--micro-batch", type=int, default=None)
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--attn", default=None, help="sdpa | flash_attention_2 | eager (default: the config's)")
+    p.add_argument("--grad-accum", type=int, default=None, help="default: the config's")
+    p.add_argument("--attn", default="auto",
+                   help="auto (flash_attention_2 if installed, else sdpa) | sdpa | flash_attention_2 | eager | config")
     p.add_argument("--doc-boundary", choices=["on", "off", "config"], default="config",
                    help="document-boundary attention in the mmedc run (with sdpa it builds a block mask)")
     p.add_argument("--grad-ckpt", choices=["on", "off", "config"], default="config")
@@ -128,12 +129,18 @@ def main(argv: list[str] | None = None) -> int:
     from mmedc.train.config import load_config
     from mmedc.train.trainer import peak_tflops
 
-    over = {"grad_accum": a.grad_accum, "tokenizer_workers": -1, "compile": a.compile}
+    over = {"tokenizer_workers": -1, "compile": a.compile}
+    if a.grad_accum:
+        over["grad_accum"] = a.grad_accum
     if a.seq_len:
         over["seq_len"] = a.seq_len
     if a.micro_batch:
         over["micro_batch_size"] = a.micro_batch
-    if a.attn:
+    if a.attn == "auto":  # flash-attention 2 when installed (varlen: document boundaries for free), else sdpa
+        from transformers.utils import is_flash_attn_2_available
+
+        over["attn_implementation"] = "flash_attention_2" if is_flash_attn_2_available() else "sdpa"
+    elif a.attn != "config":
         over["attn_implementation"] = a.attn
     if a.doc_boundary != "config":
         over["doc_boundary_attention"] = a.doc_boundary == "on"
