@@ -57,13 +57,25 @@ def test_rerun_resumes_without_duplicates(demo_run):
     # a task killed mid-run: its completion marker is missing and it left a temporary shard behind
     markers[0].unlink()
     (output / "00000_00009.parquet.tmp").write_bytes(b"half a shard")
-    argv = [str(workdir / "books"), str(output), "--tasks", "3", "--workers", "1"]
+    argv = [summary["input"], str(output), "--tasks", "3", "--workers", "1"]
     assert main(argv) == 0
     after = rows(output)
     assert [r["id"] for r in after] == [r["id"] for r in before]
     assert [r["text"] for r in after] == [r["text"] for r in before]
     assert not any(p.endswith(".tmp") for p in os.listdir(output))
     assert len(list_shards(str(output))) == 3
+
+
+def test_quick_demo_without_ocr(tmp_path, monkeypatch):
+    from mmedc.textbooks import ocr as ocr_mod
+
+    def no_tesseract():
+        raise AssertionError("tesseract must not be needed without OCR")
+
+    monkeypatch.setattr(ocr_mod, "installed_languages", no_tesseract)
+    summary = demo(tmp_path, ocr=False, executor="local", tasks=1, workers=1)
+    assert summary["documents"] == 2 and summary["ocr_pages"] == 0
+    assert summary["languages"] == {"en": 1, "zh": 1}
 
 
 def test_options_reach_the_blocks(tmp_path):

@@ -132,20 +132,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def demo(workdir: pathlib.Path, **executor_kwargs: Any) -> dict[str, Any]:
-    """Generate the sample books in ``workdir/books`` and run the recipe into ``workdir/textbooks``.
+def demo(workdir: pathlib.Path, ocr: bool = True, **executor_kwargs: Any) -> dict[str, Any]:
+    """Generate the sample books in ``workdir/input/textbooks`` and run the recipe into ``workdir/textbooks``.
 
-    The samples: an English and a Chinese book with a text layer and a Russian book made of page
-    images (OCR), all with running headers, page numbers, a contents page and hyphenation.
+    The samples: an English and a Chinese book with a text layer and, unless ``ocr`` is false, a Russian
+    book made of page images (OCR'd); all have a title page, contents, running headers, page numbers
+    and hyphenation. ``executor_kwargs`` go to :func:`~mmedc.executors.make_executor` (``executor``,
+    ``tasks``, ``workers``, ...).
     """
     import json
 
     from mmedc.textbooks.sample import generate_sample_books
 
     workdir = pathlib.Path(workdir)
-    books = generate_sample_books(workdir / "books", text_languages=("en", "zh"), scanned_languages=("ru",))
+    inputs = workdir / "input" / "textbooks"
+    books = generate_sample_books(inputs, text_languages=("en", "zh"), scanned_languages=("ru",) if ocr else ())
     output = workdir / "textbooks"
-    argv = [str(workdir / "books"), str(output), "--tasks", str(max(1, len(books))), "--workers", "2"]
+    argv = [str(inputs), str(output), "--tasks", str(max(1, len(books))), "--workers", "2"]
+    if not ocr:
+        argv += ["--ocr", "never"]
     args = build_parser().parse_args(argv)
     manifest = run(args, **executor_kwargs)
     pages = ocr_pages = chars = 0
@@ -158,7 +163,9 @@ def demo(workdir: pathlib.Path, **executor_kwargs: Any) -> dict[str, Any]:
         languages[row["lang"] or "unknown"] = languages.get(row["lang"] or "unknown", 0) + 1
     return {
         "output": str(output),
+        "input": str(inputs),
         "books_in": len(books),
+        "documents": manifest["rows"],
         "documents_out": manifest["rows"],
         "pages": pages,
         "ocr_pages": ocr_pages,
