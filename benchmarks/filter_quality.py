@@ -6,7 +6,8 @@ passages) joined into 1,200-3,000-character documents. Negatives: general senten
 (the ``hard`` ones mention health, biology, food or injuries). Chinese and Japanese have no medical
 data there, so their positives (and some hard negatives) are project-written (``_cjk_eval.py``).
 
-Both rules use mmedc's keyword lists (the seed's own 170-word lists are not available), so the
+mmedc is the full filter decision (count, density and coverage, with the shipped thresholds). Both
+rules use mmedc's keyword lists (the seed's own 170-word lists are not available), so the
 comparison is about the matching rule and thresholds; the seed rule gets every form of every entry
 as a plain keyword.
 
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cjk_eval import JA_GENERAL, JA_MEDICAL, ZH_GENERAL, ZH_MEDICAL  # noqa: E402
 from _seed_rule import SeedRule  # noqa: E402
 
-from mmedc.keywords import get_matcher, load_thresholds  # noqa: E402
+from mmedc.keywords import get_matcher, load_coverage, load_thresholds  # noqa: E402
 
 LANGS = ("en", "zh", "ja", "fr", "ru", "es")
 MEDICAL_FILES = {
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluation data not found: {args.data}", file=sys.stderr)
         return 2
     thresholds = load_thresholds()
+    cov = load_coverage()
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{'lang':4} {'docs':>5} {'med':>4} | {'mmedc P':>7} {'R':>6} {'F1':>6} {'hardFP':>7} |"
           f" {'seed P':>7} {'R':>6} {'F1':>6} {'hardFP':>7} | mmedc matching + seed thresholds F1")
@@ -132,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         min_count, min_density = thresholds[lang]
         gold: list[int] = []
         scores: list[tuple[int, float]] = []
+        covered: list[bool] = []
         theirs: list[bool] = []
         hard: list[bool] = []
         rows: list[tuple[str, int, str]] = []
@@ -139,11 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             rows += sets[lang]
         for text, label, kind in rows:
             gold.append(label)
-            s = matcher.score(text, top_k=0)
+            s = matcher.score(text, top_k=0, window_bytes=int(cov["window_bytes"]), window_density=cov["window_density"])
             scores.append((s.count, s.density))
+            covered.append(s.coverage >= cov["min_coverage"])
             theirs.append(seed.keep(text))
             hard.append(kind.endswith("hard") or kind == "project_written_general")
-        ours = [c >= min_count and d >= min_density for c, d in scores]
+        ours = [c >= min_count and d >= min_density and k for (c, d), k in zip(scores, covered)]
         mixed = [c >= seed.min_count and d >= seed.min_density for c, d in scores]
         p, r, f = prf(ours, gold)
         sp, sr, sf = prf(theirs, gold)
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{lang:4} {len(rows):5} {sum(gold):4} | {p:7.3f} {r:6.3f} {f:6.3f} {hard_ours:3}/{hard_n:<3} |"
               f" {sp:7.3f} {sr:6.3f} {sf:6.3f} {hard_seed:3}/{hard_n:<3} | {prf(mixed, gold)[2]:.3f}")
         if args.sweep:
-            sweep(lang, scores, gold)
+            sweep(lang, scores, gold)  # count and density only
         if args.errors:
             shown = 0
             for (text, label, kind), pred, (c, d) in zip(rows, ours, scores):
@@ -162,7 +166,40 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"    miss {kind} gold={label} count={c} density={d:.3f}: {text[:160]!r}")
     print("hardFP: hard or project-written non-medical documents kept (false positives) / total")
     print("positives for zh/ja are project-written (benchmarks/_cjk_eval.py); other languages are real data")
+    bundled_sample(thresholds, cov)
     return 0
+
+
+def bundled_sample(thresholds: dict[str, tuple[int, float]], cov: dict[str, float]) -> None:
+    """Second check on mmedc's bundled web sample (project-written, by another author, all six
+    languages): its ``mixed`` pages (one medical paragraph among general ones) are labelled general."""
+    try:
+        from mmedc.samples.make_web import build_web_rows
+    except ImportError:
+        return
+    rows = [r for r in build_web_rows() if r["label"] != "bad" and r.get("text")]
+    print("\nbundled web sample (mmedc/samples/web, project-written; 'mixed' pages count as general)")
+    print(f"{'lang':4} {'docs':>5} {'med':>4} | {'mmedc P':>7} {'R':>6} {'F1':>6} {'mixedFP':>7} |"
+          f" {'seed P':>7} {'R':>6} {'F1':>6} {'mixedFP':>7}")
+    for lang in LANGS:
+        sub = [r for r in rows if r["label_lang"] == lang]
+        if not sub:
+            continue
+        matcher, seed = get_matcher(lang), SeedRule(lang)
+        min_count, min_density = thresholds[lang]
+        gold = [int(r["label"] == "medical") for r in sub]
+        ours = [
+            matcher.score(r["text"], 0, int(cov["window_bytes"]), cov["window_density"]).passes(
+                min_count, min_density, cov["min_coverage"]
+            )
+            for r in sub
+        ]
+        theirs = [seed.keep(r["text"]) for r in sub]
+        mixed = [r["kind"] == "mixed" for r in sub]
+        p, r_, f = prf(ours, gold)
+        sp, sr, sf = prf(theirs, gold)
+        print(f"{lang:4} {len(sub):5} {sum(gold):4} | {p:7.3f} {r_:6.3f} {f:6.3f} {sum(o and m for o, m in zip(ours, mixed)):3}/{sum(mixed):<3} |"
+              f" {sp:7.3f} {sr:6.3f} {sf:6.3f} {sum(t and m for t, m in zip(theirs, mixed)):3}/{sum(mixed):<3}")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ __all__ = [
     "KeywordScore",
     "MedicalKeywordFilter",
     "get_matcher",
+    "load_coverage",
     "load_keyword_list",
     "load_thresholds",
     "score_text",
@@ -61,6 +62,11 @@ __all__ = [
 
 KEYWORD_DIR = Path(str(resources.files("mmedc") / "keyword_lists"))
 SUPPORTED_LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
+
+# coverage: the text is cut into windows of about this many UTF-8 bytes (a paragraph: ~700 Latin,
+# ~350 Cyrillic, ~230 CJK characters), and a window counts as medical at this density of its own
+WINDOW_BYTES = 500
+WINDOW_DENSITY = 0.02
 
 # languages written without spaces between words: substring matching with leftmost-longest resolution
 UNSEGMENTED = frozenset({"zh", "ja", "th", "lo", "km", "my"})
@@ -225,6 +231,21 @@ def load_thresholds(keyword_dir: str | Path | None = None) -> dict[str, tuple[in
     return out
 
 
+def load_coverage(keyword_dir: str | Path | None = None) -> dict[str, float]:
+    """Read the ``coverage`` settings of ``thresholds.json``: ``window_bytes``, ``window_density``,
+    ``min_coverage`` (defaults: 500, 0.02, 0.0 when the file has none)."""
+    path = Path(keyword_dir or KEYWORD_DIR) / "thresholds.json"
+    out = {"window_bytes": float(WINDOW_BYTES), "window_density": WINDOW_DENSITY, "min_coverage": 0.0}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8")).get("coverage", {})
+    except (FileNotFoundError, json.JSONDecodeError):
+        return out
+    for key in out:
+        if key in raw:
+            out[key] = float(raw[key])
+    return out
+
+
 @dataclass
 class KeywordScore:
     """What :func:`score_text` found in one text."""
@@ -236,9 +257,10 @@ class KeywordScore:
     text_chars: int
     top_terms: list[tuple[str, int]] = field(default_factory=list)  # most frequent terms, with counts
     lang: str = ""
+    coverage: float = 0.0  # share of the text's windows (~paragraphs) where medical terms are dense
 
-    def passes(self, min_count: int, min_density: float) -> bool:
-        return self.count >= min_count and self.density >= min_density
+    def passes(self, min_count: int, min_density: float, min_coverage: float = 0.0) -> bool:
+        return self.count >= min_count and self.density >= min_density and self.coverage >= min_coverage
 
 
 # ASCII bytes that are word characters (letters, digits), for boundary checks on UTF-8 bytes
@@ -343,8 +365,9 @@ class KeywordMatcher:
         """The automaton, built on first use (once per process for shared matchers)."""
         return _Engine([f.encode("utf-8") for f in self._forms])
 
-    def _matches(self, data: bytes) -> list[tuple[int, int, int, bool]]:
-        """(entry index, matched characters, blocker) of the kept matches in normalised UTF-8 ``data``."""
+    def _matches(self, data: bytes) -> list[tuple[int, int, bool, int, int]]:
+        """(entry index, matched characters, blocker, start byte, end byte) of the kept matches in
+        normalised UTF-8 ``data``."""
         info = self._info
         n = len(data)
         out = []
@@ -356,7 +379,7 @@ class KeywordMatcher:
                     continue
                 if data[end - 1] < 0x80 and end < n and data[end] < 0x80 and _ASCII_WORD[data[end]]:
                     continue
-                out.append((idx, chars, blk))
+                out.append((idx, chars, blk, start, end))
             return out
         suffixes = self.suffixes
         aw = _ASCII_WORD
@@ -388,30 +411,42 @@ class KeywordMatcher:
                                 break
                         else:
                             continue  # ends inside a word
-            out.append((idx, chars, blk))
+            out.append((idx, chars, blk, start, end))
         return out
 
-    def score(self, text: str, top_k: int = 10) -> KeywordScore:
-        """Count distinct terms and their density in ``text``."""
+    def score(
+        self, text: str, top_k: int = 10, window_bytes: int = WINDOW_BYTES, window_density: float = WINDOW_DENSITY
+    ) -> KeywordScore:
+        """Count distinct terms and their density in ``text``.
+
+        ``coverage`` is the share of the text's windows (``window_bytes`` of UTF-8, about a paragraph;
+        the text is cut into equal windows) whose own density reaches ``window_density``: a general
+        page with one medical paragraph has a high density but a low coverage."""
         if not text:
-            return KeywordScore(0, 0.0, 0, 0, 0, [], self.lang)
+            return KeywordScore(0, 0.0, 0, 0, 0, [], self.lang, 0.0)
         norm = text.lower()
         if not norm.isascii():
             norm = unicodedata.normalize("NFC", norm)
             if "\u2019" in norm:
                 norm = norm.replace("\u2019", "'")
+        data = norm.encode("utf-8")
+        nwin = max(1, round(len(data) / window_bytes))
+        win = len(data) / nwin
+        per_window = [0] * nwin
         counts: dict[int, int] = {}
         matched = 0
-        for idx, chars, blk in self._matches(norm.encode("utf-8")):
+        for idx, chars, blk, start, end in self._matches(data):
             if not blk:
                 counts[idx] = counts.get(idx, 0) + 1
                 matched += chars
+                per_window[min(nwin - 1, int(start / win))] += end - start
         entries = self.keyword_list.entries
         top = []
         if top_k and counts:
             best = sorted(counts.items(), key=lambda kv: -kv[1])[:top_k]
             top = [(entries[i].term, c) for i, c in best]
         n = len(norm)
+        covered = sum(1 for m in per_window if m >= window_density * win)
         return KeywordScore(
             count=len(counts),
             density=matched / n,
@@ -420,6 +455,7 @@ class KeywordMatcher:
             text_chars=n,
             top_terms=top,
             lang=self.lang,
+            coverage=covered / nwin,
         )
 
 
@@ -457,13 +493,18 @@ class MedicalKeywordFilter(BaseFilter):
             language has no list (kept unscored).
         thresholds: ``{lang: (min_count, min_density)}`` overriding ``thresholds.json``.
         min_count, min_density: override the thresholds of every language.
+        min_coverage: minimum share of the text's windows (about a paragraph each) whose own keyword
+            density reaches ``window_density``; rejects general pages that carry a single medical
+            paragraph. ``0`` disables it. Defaults, like ``window_bytes`` and ``window_density``,
+            come from the ``coverage`` section of ``thresholds.json``.
         keyword_dir: folder with ``<lang>.txt`` and ``thresholds.json`` (default: the shipped lists).
         top_k: number of most frequent terms written to ``med_kw_top``.
         exclusion_writer: datatrove writer receiving dropped documents (with ``filter_reason``).
 
-    Writes ``med_kw_count``, ``med_kw_density`` and ``med_kw_top`` (``[[term, occurrences], ...]``)
-    to each scored document's metadata. Drop reasons: ``empty``, ``no_language``,
-    ``unsupported_language``, ``too_few_keywords``, ``low_density``.
+    Writes ``med_kw_count``, ``med_kw_density``, ``med_kw_coverage`` and ``med_kw_top``
+    (``[[term, occurrences], ...]``) to each scored document's metadata. Drop reasons: ``empty``,
+    ``invalid_text``, ``no_language``, ``unsupported_language``, ``too_few_keywords``,
+    ``low_density``, ``low_coverage``.
     """
 
     name = "🩺 Medical keywords"
@@ -477,6 +518,9 @@ class MedicalKeywordFilter(BaseFilter):
         thresholds: dict[str, tuple[int, float]] | None = None,
         min_count: int | None = None,
         min_density: float | None = None,
+        min_coverage: float | None = None,
+        window_bytes: int | None = None,
+        window_density: float | None = None,
         keyword_dir: str | Path | None = None,
         top_k: int = 10,
         exclusion_writer: DiskWriter | None = None,
@@ -510,6 +554,12 @@ class MedicalKeywordFilter(BaseFilter):
                 int(count if min_count is None else min_count),
                 float(density if min_density is None else min_density),
             )
+        coverage = load_coverage(self.keyword_dir)
+        self.min_coverage = float(coverage["min_coverage"] if min_coverage is None else min_coverage)
+        self.window_bytes = int(coverage["window_bytes"] if window_bytes is None else window_bytes)
+        self.window_density = float(coverage["window_density"] if window_density is None else window_density)
+        if self.window_bytes < 1 or not 0 <= self.min_coverage <= 1:
+            raise ValueError("window_bytes must be >= 1 and min_coverage within [0, 1]")
         self.top_k = top_k
         # parse every list now: a broken list fails at construction, not in a worker
         for lang in self.languages:
@@ -532,9 +582,12 @@ class MedicalKeywordFilter(BaseFilter):
             return False, "unsupported_language"
         if not text.strip():
             return False, "empty"
-        score = get_matcher(lang, self.keyword_dir).score(text, top_k=self.top_k)
+        score = get_matcher(lang, self.keyword_dir).score(
+            text, top_k=self.top_k, window_bytes=self.window_bytes, window_density=self.window_density
+        )
         doc.metadata["med_kw_count"] = score.count
         doc.metadata["med_kw_density"] = round(score.density, 6)
+        doc.metadata["med_kw_coverage"] = round(score.coverage, 4)
         doc.metadata["med_kw_top"] = [[t, c] for t, c in score.top_terms]
         self.stat_update(f"lang_{lang}")
         min_count, min_density = self.thresholds[lang]
@@ -542,4 +595,6 @@ class MedicalKeywordFilter(BaseFilter):
             return False, "too_few_keywords"
         if score.density < min_density:
             return False, "low_density"
+        if score.coverage < self.min_coverage:
+            return False, "low_coverage"
         return True

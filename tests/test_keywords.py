@@ -293,3 +293,18 @@ def test_exclusion_writer_keeps_dropped_documents_with_reason(tmp_path):
     assert [d.id for d in run_filter(flt, docs)] == ["med"]
     rows = [json.loads(line) for f in (tmp_path / "rejected").glob("*.jsonl") for line in f.read_text().splitlines()]
     assert [(r["id"], r["metadata"]["filter_reason"]) for r in rows] == [("gen", "too_few_keywords")]
+
+
+def test_coverage_rejects_general_page_with_one_medical_paragraph():
+    general = " ".join([EN_GENERAL] * 6)  # ~1,400 characters of council news
+    page = general + "\n\n" + EN_MEDICAL
+    flt = MedicalKeywordFilter(languages=["en"], min_density=0.02)
+    doc = Document(text=page, id="mixed", metadata={"language": "en"})
+    assert flt.filter(doc) == (False, "low_coverage")
+    assert 0 < doc.metadata["med_kw_coverage"] < 0.5 and doc.metadata["med_kw_density"] >= 0.02
+    assert MedicalKeywordFilter(languages=["en"], min_density=0.02, min_coverage=0).filter(doc) is True
+    # a medical document as long as the page is covered everywhere
+    long_medical = Document(text=" ".join([EN_MEDICAL] * 5), id="med", metadata={"language": "en"})
+    assert flt.filter(long_medical) is True and long_medical.metadata["med_kw_coverage"] == 1.0
+    s = score_text(page, "en")
+    assert s.passes(4, 0.02) and not s.passes(4, 0.02, 0.5)
