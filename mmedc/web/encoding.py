@@ -5,9 +5,11 @@ page declared as Shift_JIS, windows-1251 or GB2312 is decoded with that codec, t
 declaration falls back to detection instead of mojibake, and that the codec used is recorded. Order:
 
 1. a byte-order mark (authoritative, as in the WHATWG encoding standard);
-2. the HTTP ``Content-Type`` charset, when given and when it decodes the bytes without error;
-3. a ``<meta charset>`` / ``<meta http-equiv="Content-Type">`` declaration in the first 4 KiB;
-4. strict UTF-8;
+2. strict UTF-8 when the page has non-ASCII bytes and they all form valid UTF-8: text in another
+   encoding almost never does, while servers declaring the wrong charset (often ``iso-8859-1``, which
+   "decodes" anything into mojibake) are common;
+3. the HTTP ``Content-Type`` charset, when given and when it decodes the bytes without error;
+4. a ``<meta charset>`` / ``<meta http-equiv="Content-Type">`` declaration in the first 4 KiB;
 5. ``charset_normalizer`` detection (a well-kept detector already pulled in by httpx/requests);
 6. UTF-8 with replacement characters, as a last resort, so a page is never silently dropped.
 
@@ -94,6 +96,10 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str]:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, errors="replace"), codec
+    if not data.isascii():
+        text = _try(data, "utf-8")
+        if text is not None:
+            return text, "utf_8"
     if declared and "=" in declared:
         declared = charset_from_content_type(declared)
     for label in (declared, declared_meta_charset(data)):
@@ -103,9 +109,8 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str]:
             text = _try(data, codec)
             if text is not None:
                 return text, codec
-    text = _try(data, "utf-8")
-    if text is not None:
-        return text, "utf_8"
+    if data.isascii():
+        return data.decode("ascii"), "ascii"
     try:
         from charset_normalizer import from_bytes
 

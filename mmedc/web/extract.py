@@ -119,6 +119,9 @@ class HtmlExtractor(BaseExtractor):
             return None
         get = result.get if isinstance(result, dict) else (lambda k: getattr(result, k, None))
         text = get("text") or ""
+        comments = get("comments") if self.include_comments else None
+        if comments:
+            text = f"{text}\n{comments}" if text else comments
         return {
             "text": text,
             "title": get("title"),

@@ -1,0 +1,250 @@
+"""HtmlExtractor, HTML folder and WARC readers, charset handling, WARC writer rotation and roll-back."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+from warcio.archiveiterator import ArchiveIterator
+
+from mmedc.web.crawl import extract_links
+from mmedc.web.encoding import decode_html
+from mmedc.web.extract import HtmlExtractor, HtmlFolderReader, html_language_hint
+from mmedc.web.frontier import Frontier
+from mmedc.web.scope import Scope, SiteRule, load_seed_file, normalize_url
+from mmedc.web.warc import RotatingWarcWriter, WarcHtmlReader
+
+SITE = Path(__file__).resolve().parents[1] / "mmedc" / "samples" / "site"
+SEEDS = Path(__file__).resolve().parents[1] / "pipelines" / "seeds" / "medical_sites.json"
+
+
+def _extract(html: str, url: str = "http://x.test/p", **kw) -> list[Document]:
+    ex = HtmlExtractor(timeout=None, **kw)
+    return list(ex.run(iter([Document(text=html, id="1", metadata={"url": url})])))
+
+
+# -- charset ----------------------------------------------------------------------------------------
+def test_decode_declared_charsets_and_fallbacks():
+    ru = "<html><body>Грипп и пневмония</body></html>"
+    assert decode_html(ru.encode("cp1251"), "text/html; charset=windows-1251") == (ru, "cp1251")
+    meta = '<html><head><meta charset="shift_jis"></head><body>インフルエンザ</body></html>'
+    text, codec = decode_html(meta.encode("cp932"))
+    assert "インフルエンザ" in text and codec == "cp932"
+    # a wrong single-byte declaration would "decode" anything: valid UTF-8 wins over it
+    assert decode_html("<p>糖尿病 diabète</p>".encode(), "text/html; charset=iso-8859-5") == ("<p>糖尿病 diabète</p>", "utf_8")
+    # a declaration that cannot decode the bytes is skipped for the next clue (here <meta>)
+    page = '<meta charset="windows-1251"><p>Грипп</p>'.encode("cp1251")
+    assert decode_html(page, "text/html; charset=utf-8") == ('<meta charset="windows-1251"><p>Грипп</p>', "cp1251")
+    # undeclared GB18030 is detected
+    zh = "<html><body><p>糖尿病是一种慢性代谢性疾病，长期高血糖会损害血管和神经。</p></body></html>" * 3
+    text, codec = decode_html(zh.encode("gb18030"))
+    assert "糖尿病" in text
+    # a BOM wins over a contradicting declaration
+    text, codec = decode_html("\ufeff<p>é</p>".encode("utf-8"), "text/html; charset=latin-1")
+    assert text == "<p>é</p>" and codec == "utf-8"
+
+
+def test_declared_latin1_is_read_as_cp1252():
+    text, codec = decode_html("<p>“quoted” – dash</p>".encode("cp1252"), "text/html; charset=ISO-8859-1")
+    assert text == "<p>“quoted” – dash</p>" and codec == "cp1252"
+
+
+# -- extractor --------------------------------------------------------------------------------------
+def test_extractor_keeps_lists_and_tables_drops_boilerplate():
+    html = (SITE / "en" / "diabetes.html").read_text(encoding="utf-8")
+    (doc,) = _extract(html)
+    assert "- Increased thirst and frequent urination" in doc.text
+    assert "| HbA1c | 6.5% or higher |" in doc.text
+    assert "Subscribe to our newsletter" not in doc.text and "Cookie settings" not in doc.text
+    assert doc.metadata["title"] == "Type 2 diabetes: symptoms, diagnosis and treatment"
+    assert doc.metadata["date"] == "2024-03-15"
+    assert doc.metadata["html_lang"] == "en"
+    assert doc.metadata["source"] == "website" and doc.metadata["url"] == "http://x.test/p"
+
+
+def test_extractor_drops_comments_by_default():
+    html = """<html><body><article><h1>Asthma</h1><p>{}</p></article>
+    <div class="comments" id="comments"><h3>Comments</h3><div class="comment"><p>Great post, visit my casino site!</p></div></div>
+    </body></html>""".format("Asthma is a chronic inflammatory disease of the airways. " * 8)
+    (doc,) = _extract(html)
+    assert "chronic inflammatory disease" in doc.text and "casino" not in doc.text
+    (doc,) = _extract(html, include_comments=True)
+    assert "casino" in doc.text
+
+
+def test_extractor_counts_drops():
+    ex = HtmlExtractor(timeout=None, min_chars=200)
+    docs = [
+        Document(text="", id="empty", metadata={}),
+        Document(text="<html><body><p>Too short.</p></body></html>", id="short", metadata={}),
+        Document(text="<html><body><nav><a href='/'>Home</a></nav></body></html>", id="nav", metadata={}),
+        Document(text="<html><body><p>" + "Hypertension raises the risk of stroke. " * 10 + "</p></body></html>",
+                 id="ok", metadata={}),
+    ]
+    out = list(ex.run(iter(docs)))
+    assert [d.id for d in out] == ["ok"]
+    stats = ex.stats.to_dict() if hasattr(ex.stats, "to_dict") else ex.stats
+    flat = json.dumps(stats, default=str)
+    assert "too_short" in flat and "empty_extraction" in flat
+
+
+def test_extractor_sandbox_survives_broken_html():
+    broken = "<html><body><p>Unclosed <b>bold <table><tr><td>" + "pneumonia treatment with antibiotics " * 10
+    ex = HtmlExtractor(timeout=5.0, min_chars=50)
+    out = list(ex.run(iter([Document(text=broken, id="b", metadata={}), Document(text="\x00\x01", id="bin", metadata={})])))
+    assert [d.id for d in out] == ["b"] and "pneumonia treatment" in out[0].text
+
+
+def test_html_language_hint():
+    assert html_language_hint('<html lang="fr-FR"><body>') == "fr"
+    assert html_language_hint('<html><head><meta http-equiv="Content-Language" content="ja"></head>') == "ja"
+    assert html_language_hint("<html><body>") is None
+
+
+# -- readers ----------------------------------------------------------------------------------------
+def test_html_folder_reader_decodes_every_page(tmp_path):
+    docs = {d.id: d for d in HtmlFolderReader(str(SITE), base_url="https://health.example/")()}
+    assert len(docs) == 10  # index + 9 pages (robots.txt, sitemap.xml, the PDF are not HTML)
+    assert docs["ja/influenza.html"].metadata["charset"] == "cp932"
+    assert "インフルエンザウイルス" in docs["ja/influenza.html"].text
+    assert "вирусом гриппа" in docs["ru/gripp.html"].text
+    assert docs["fr/asthme.html"].metadata["url"] == "https://health.example/fr/asthme.html"
+    # gzipped and unreadable files
+    (tmp_path / "a.html.gz").write_bytes(gzip.compress((SITE / "fr" / "asthme.html").read_bytes()))
+    (tmp_path / "bad.html.gz").write_bytes(b"not gzip at all")
+    (tmp_path / "empty.html").write_bytes(b"")
+    reader = HtmlFolderReader(str(tmp_path))
+    got = list(reader())
+    assert [d.id for d in got] == ["a.html"] and "bronches" in got[0].text
+    assert got[0].metadata["url"].startswith("file://")
+
+
+def _write_sample_warc(folder: Path, max_bytes: int = 1 << 30, frontier=None) -> RotatingWarcWriter:
+    w = RotatingWarcWriter(folder, "t", max_bytes=max_bytes, frontier=frontier)
+    for path in ("en/diabetes.html", "ja/influenza.html", "ru/gripp.html"):
+        ctype = {"ja": "text/html; charset=Shift_JIS", "ru": "text/html"}.get(path[:2], "text/html; charset=utf-8")
+        w.write_response(f"http://site.test/{path}", 200, "OK", [("Content-Type", ctype)], (SITE / path).read_bytes())
+    w.write_response("http://site.test/missing", 404, "Not Found", [("Content-Type", "text/html")], b"<p>no</p>")
+    w.write_response("http://site.test/a.pdf", 200, "OK", [("Content-Type", "application/pdf")], b"%PDF-1.4")
+    w.close()
+    return w
+
+
+def test_warc_reader_keeps_2xx_html_and_decodes(tmp_path):
+    _write_sample_warc(tmp_path)
+    reader = WarcHtmlReader(str(tmp_path))
+    docs = {d.metadata["url"]: d for d in reader()}
+    assert set(docs) == {f"http://site.test/{p}" for p in ("en/diabetes.html", "ja/influenza.html", "ru/gripp.html")}
+    assert "インフルエンザウイルス" in docs["http://site.test/ja/influenza.html"].text
+    assert docs["http://site.test/ru/gripp.html"].metadata["charset"] == "cp1251"  # from <meta charset>
+    assert docs["http://site.test/en/diabetes.html"].id.startswith("url:")
+    flat = json.dumps(reader.stats.to_dict() if hasattr(reader.stats, "to_dict") else reader.stats, default=str)
+    assert "skipped_http_status" in flat and "skipped_not_html" in flat
+
+
+def test_warc_reader_survives_a_corrupt_file(tmp_path):
+    _write_sample_warc(tmp_path)
+    (tmp_path / "zz-broken.warc.gz").write_bytes(gzip.compress(b"WARC/1.0\r\nWARC-Type: resp") [:-4] + b"junk")
+    docs = list(WarcHtmlReader(str(tmp_path))())
+    assert len(docs) == 3
+
+
+def test_warc_rotation_and_rollback_of_uncommitted_bytes(tmp_path):
+    frontier = Frontier(tmp_path / "state.sqlite")
+    w = RotatingWarcWriter(tmp_path, "r", max_bytes=3000, frontier=frontier)
+    ends = []
+    for i in range(6):
+        name, start, end = w.write_response(f"http://s.test/{i}", 200, "OK", [("Content-Type", "text/html")],
+                                            b"<p>" + os.urandom(1500).hex().encode() + b"</p>")
+        ends.append((name, end))
+        if i < 4:  # commit four pages
+            frontier.db.execute("UPDATE warc_files SET committed=? WHERE name=?", (end, name))
+    files = sorted(tmp_path.glob("r-*.warc.gz"))
+    assert len(files) >= 2
+    # simulate a kill: no close(); reopen with the same state
+    w._file.flush()
+    w2 = RotatingWarcWriter(tmp_path, "r", max_bytes=3000, frontier=frontier)
+    urls = []
+    for f in sorted(tmp_path.glob("r-*.warc.gz")):
+        with open(f, "rb") as fh:
+            urls += [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh) if r.rec_type == "response"]
+    assert urls == [f"http://s.test/{i}" for i in range(4)]
+    w2.write_response("http://s.test/4", 200, "OK", [("Content-Type", "text/html")], b"<p>again</p>")
+    w2.close()
+    urls = []
+    for f in sorted(tmp_path.glob("r-*.warc.gz")):
+        with open(f, "rb") as fh:
+            urls += [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh) if r.rec_type == "response"]
+    assert urls == [f"http://s.test/{i}" for i in range(5)]
+    frontier.close()
+
+
+def test_writer_never_touches_warcs_it_did_not_write(tmp_path):
+    foreign = tmp_path / "r-00000.warc.gz"
+    foreign.write_bytes(b"someone else's archive")
+    frontier = Frontier(tmp_path / "state.sqlite")
+    w = RotatingWarcWriter(tmp_path, "r", frontier=frontier)
+    name, _, _ = w.write_response("http://s.test/", 200, "OK", [("Content-Type", "text/html")], b"<p>x</p>")
+    w.close()
+    assert foreign.read_bytes() == b"someone else's archive" and name == "r-00001.warc.gz"
+    frontier.close()
+
+
+# -- URLs, links, scope, seeds ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("HTTP://Example.ORG:80/a/../b/?utm_source=x&z=2&a=1#top", "http://example.org/b/?a=1&z=2"),
+        ("https://example.org", "https://example.org/"),
+        ("https://example.org/a/./b", "https://example.org/a/b"),
+        ("mailto:someone@example.org", None),
+        ("ftp://example.org/file", None),
+    ],
+)
+def test_normalize_url(raw, expected):
+    assert normalize_url(raw) == expected
+
+
+def test_extract_links_resolves_base_and_honours_nofollow():
+    html = """<html><head><base href="/docs/"></head><body>
+    <a href="a.html">a</a> <a href='/b.html#x'>b</a> <a href=c.html>c</a> <a href="#top">t</a>
+    <a href="mailto:x@y.z">m</a> <a href="javascript:void(0)">j</a> <a class="x" href="https://other.org/?b=2&amp;a=1">o</a>
+    </body></html>"""
+    assert extract_links(html, "http://s.test/index.html") == [
+        "http://s.test/docs/a.html", "http://s.test/b.html", "http://s.test/docs/c.html", "https://other.org/?a=1&b=2"]
+    assert extract_links('<meta name="robots" content="noindex, nofollow"><a href="/x">x</a>', "http://s.test/") == []
+
+
+def test_scope_rules():
+    site = SiteRule(seeds=["https://www.health.test/en/"], hosts=["*.health.test"], path_prefixes=["/en/"],
+                    exclude=[r"\.pdf$"], max_depth=2)
+    scope = Scope([site])
+    assert scope.reject_reason("https://www.health.test/en/flu") is None
+    assert scope.reject_reason("https://cdn.health.test/en/flu") is None
+    assert scope.reject_reason("https://health.test/en/flu") is None
+    assert scope.reject_reason("https://evil-health.test/en/flu") == "offscope_host"
+    assert scope.reject_reason("https://www.health.test/fr/grippe") == "offscope_path"
+    assert scope.reject_reason("https://www.health.test/en/leaflet.pdf") == "excluded"
+    assert scope.reject_reason("https://www.health.test/en/flu", depth=3) == "too_deep"
+    with pytest.raises(ValueError, match="not an http"):
+        SiteRule(seeds=["file:///etc/passwd"])
+
+
+def test_seed_file_loads_and_reports_errors(tmp_path):
+    scope = load_seed_file(SEEDS)
+    langs = {s.language for s in scope.sites}
+    assert langs == {"en", "zh", "ja", "fr", "ru", "es"}
+    assert all(s.licence for s in scope.sites), "every seed site notes its licence or terms"
+    fr = load_seed_file(SEEDS, languages=["fr"])
+    assert fr.sites and {s.language for s in fr.sites} == {"fr"}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"sites": [{"name": "x", "seeds": ["https://x.test/"], "max_dept": 2}]}))
+    with pytest.raises(ValueError, match=r"bad\.json: site #0 \(x\).*max_dept"):
+        load_seed_file(bad)
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"broken\.json: cannot read seed list"):
+        load_seed_file(tmp_path / "broken.json")
