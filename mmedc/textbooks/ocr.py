@@ -48,7 +48,10 @@ def tesseract_lang(code: str) -> str:
 @functools.lru_cache(maxsize=1)
 def installed_languages() -> frozenset[str]:
     """Tesseract language packs installed on this machine (raises if tesseract is missing)."""
-    import pytesseract
+    try:
+        import pytesseract
+    except ImportError as exc:
+        raise MissingLanguagePackError("OCR needs pytesseract: pip install 'mmedc[ocr]'") from exc
 
     if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
         raise MissingLanguagePackError(

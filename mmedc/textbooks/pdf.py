@@ -125,6 +125,7 @@ class PdfReader(BaseDiskReader):
     """
 
     name = "📕 PDF books"
+    _requires_dependencies = ["pypdfium2"]
 
     def __init__(
         self,
