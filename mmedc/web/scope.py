@@ -187,7 +187,8 @@ class Scope:
 def load_seed_file(path: str | Path, languages: Iterable[str] | None = None) -> Scope:
     """Read a seed list (JSON: ``{"sites": [{"name", "language", "seeds", ...SiteRule keys}]}``).
 
-    ``languages`` keeps only the sites of those languages. Errors name the file and the site.
+    ``languages`` keeps only the sites of those languages (and sites that name none). Errors name
+    the file and the site.
     """
     path = Path(path)
     try:
@@ -200,10 +201,12 @@ def load_seed_file(path: str | Path, languages: Iterable[str] | None = None) -> 
     wanted = set(languages) if languages else None
     sites = []
     for i, raw in enumerate(sites_raw):
-        if wanted is not None and raw.get("language") not in wanted:
+        if wanted is not None and raw.get("language") and raw["language"] not in wanted:
             continue
         try:
             sites.append(SiteRule.from_dict(raw))
         except (TypeError, ValueError, re.error) as e:
             raise ValueError(f"{path}: site #{i} ({raw.get('name', '?')}): {e}") from e
+    if not sites:
+        raise ValueError(f"{path}: no site to crawl" + (f" for languages {sorted(wanted)}" if wanted else ""))
     return Scope(sites)

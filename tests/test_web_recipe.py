@@ -1,0 +1,59 @@
+"""The websites recipe end to end: demo (loopback crawl of the fixture site), HTML folder input, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mmedc.io.parquet import iter_records
+from mmedc.recipes.websites import SAMPLE_SITE, demo, main
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_demo_crawls_the_fixture_site_and_writes_shards(tmp_path):
+    summary = demo(tmp_path, tasks=1, workers=1)
+    crawl = summary["crawl"]
+    # 9 HTML pages: 8 linked, 1 only in the sitemap; /private/ disallowed; the PDF skipped by type
+    assert summary["pages_crawled"] == 9 and summary["documents_in"] == 9
+    assert crawl["robots_disallowed"] == 1 and crawl["content_type"] == 1 and crawl["sitemap_urls"] == 9
+    assert sorted(p.name for p in Path(summary["warc_folder"]).glob("*.warc.gz")) == ["crawl_00000-00000.warc.gz"]
+    rows = list(iter_records(summary["output"]))
+    assert len(rows) == summary["documents"] >= 1
+    assert summary["manifest"]["rows"] == len(rows)
+    urls = {r["url"] for r in rows}
+    assert all(u.startswith(summary["site_url"]) for u in urls)
+    assert summary["site_url"] + "/en/diabetes.html" in urls
+    for r in rows:
+        assert r["source"] == "website" and r["lang"] and r["med_kw_count"] is not None and r["title"]
+        assert "Subscribe to our newsletter" not in r["text"]
+
+
+def test_html_folder_without_keyword_filter_keeps_all_six_languages(tmp_path):
+    out = tmp_path / "out"
+    argv = ["--html", str(SAMPLE_SITE), "--base-url", "https://health.example/", "--output", str(out),
+            "--no-keyword-filter", "--tasks", "1", "--workers", "1"]
+    assert main(argv) == 0
+    rows = list(iter_records(str(out)))
+    by_url = {r["url"]: r for r in rows}
+    # the index page and the robots-protected draft are too short (< 200 characters of text)
+    assert len(rows) == 8
+    assert {r["lang"] for r in rows} == {"en", "fr", "es", "zh", "ja", "ru"}
+    ja = by_url["https://health.example/ja/influenza.html"]
+    assert "インフルエンザウイルス" in ja["text"] and json.loads(ja["metadata"])["charset"] == "cp932"
+    # a second run of the same command resumes (all tasks completed): nothing duplicated
+    assert main(argv) == 0
+    assert len(list(iter_records(str(out)))) == 8
+
+
+def test_bad_arguments_are_reported(tmp_path):
+    with pytest.raises(SystemExit, match="exactly one input"):
+        main(["--output", str(tmp_path / "o")])
+    with pytest.raises(SystemExit, match="exactly one input"):
+        main(["--output", str(tmp_path / "o"), "--warcs", str(tmp_path), "--html", str(tmp_path)])
+    bad = tmp_path / "seeds.json"
+    bad.write_text('{"sites": [{"name": "x", "seeds": ["notaurl"]}]}')
+    with pytest.raises(SystemExit, match=r"seeds\.json: site #0 \(x\)"):
+        main(["--output", str(tmp_path / "o"), "--seed-file", str(bad)])
