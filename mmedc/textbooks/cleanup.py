@@ -30,6 +30,7 @@ carry ``removed`` with the rule's name.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections import Counter
@@ -377,7 +378,8 @@ class TextbookCleanup(BaseFilter):
         bigrams = {key: _bigrams(key) for _p, _li, _side, key in cands}
 
         def exact_near(side: str, key: str, me: int) -> set[int]:
-            return {q for q in by_key[(side, key)] if abs(q - me) <= window}
+            found = by_key[(side, key)]  # positions in increasing order
+            return set(found[bisect.bisect_left(found, me - window):bisect.bisect_right(found, me + window)])
 
         for p, li, side, key in cands:
             if not key:
