@@ -263,3 +263,16 @@ def test_upside_down_scan_is_turned_upright(tmp_path):
     assert similarity(fixed.text, " ".join(lines)) > 0.97
     assert similarity(plain.text, " ".join(lines)) < 0.5
     assert fixed.metadata["pages"][0]["rotated"] == 180 and stats(reader)["pages_rotated"] == 1
+
+
+def test_sidecar_with_wrong_types_is_ignored_not_fatal(tmp_path, text_books):
+    folder, _ = text_books
+    shutil.copy(folder / "book_en.pdf", tmp_path / "b.pdf")
+    (tmp_path / "b.json").write_text('{"language": 12, "title": "Sidecar title"}')
+    docs, reader = read(tmp_path)
+    assert docs[0].metadata["language"] == "en" and docs[0].metadata["language_source"] == "detected"
+    assert docs[0].metadata["title"] != "Sidecar title"  # the whole sidecar was ignored
+    assert stats(reader)["error_sidecar"] == 1
+    (tmp_path / "b.json").write_text('{"languages": ["en", "fr"], "edition": 3}')
+    docs, _ = read(tmp_path)
+    assert docs[0].metadata["book_language"] == "en+fr" and docs[0].metadata["edition"] == 3

@@ -212,6 +212,9 @@ class PdfReader(BaseDiskReader):
         except OSError as exc:
             self.stat_update("error_io")
             logger.warning(f"{filepath}: skipped (io): {exc}")
+        except Exception as exc:  # noqa: BLE001 - whatever a broken file triggers, the run goes on
+            self.stat_update("error_unexpected")
+            logger.exception(f"{filepath}: skipped (unexpected {type(exc).__name__}): {exc}")
 
     # -- one book ----------------------------------------------------------------------------
     def _open(self, f, filepath: str):
@@ -249,11 +252,15 @@ class PdfReader(BaseDiskReader):
                         meta = json.load(f)
                     if not isinstance(meta, dict):
                         raise ValueError("not a JSON object")
-                    info.update({k: v for k, v in meta.items() if v not in (None, "")})
-                    if "languages" in info and "language" not in info:
-                        info["language"] = "+".join(info.pop("languages"))
-                    if "language" in info:
-                        info["language_source"] = "sidecar"
+                    side_info = {k: v for k, v in meta.items() if v not in (None, "")}
+                    if "languages" in side_info and "language" not in side_info:
+                        langs = side_info.pop("languages")
+                        side_info["language"] = langs if isinstance(langs, str) else "+".join(map(str, langs))
+                    if "language" in side_info:
+                        if not isinstance(side_info["language"], str):
+                            raise ValueError(f"language must be a string, got {side_info['language']!r}")
+                        side_info["language_source"] = "sidecar"
+                    info.update(side_info)
                 except (ValueError, OSError) as exc:
                     self.stat_update("error_sidecar")
                     logger.warning(f"{side}: sidecar ignored: {exc}")
