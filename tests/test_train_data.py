@@ -262,3 +262,17 @@ def test_unreadable_shard_is_skipped_and_counted(corpus, tmp_path, caplog):
     assert any("zz_broken.parquet" in m and "not a readable Parquet" in m for m in messages)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         PackedStream(str(tmp_path / "nothing"), tok, 32)
+
+
+def test_torch_dataset_view(corpus):
+    torch = pytest.importorskip("torch")
+    from mmedc.train.data import packed_dataset
+
+    folder, _docs, tok = corpus
+    loader = torch.utils.data.DataLoader(packed_dataset(PackedStream(str(folder), tok, 32, seed=1, workers=0)),
+                                         batch_size=4)
+    batch = next(iter(loader))
+    assert batch["input_ids"].shape == (4, 32) and batch["input_ids"].dtype == torch.int64
+    assert set(batch) == {"input_ids", "position_ids", "labels"}
+    ref = _take(PackedStream(str(folder), tok, 32, seed=1, workers=0), 4)
+    assert torch.equal(batch["input_ids"], torch.from_numpy(np.stack([b.input_ids for b in ref])))

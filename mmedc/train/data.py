@@ -309,7 +309,7 @@ class Block:
     position_ids: np.ndarray
     labels: np.ndarray
     state: DataState
-    docs: list[str] = field(default_factory=list)  # groups of the documents starting in this block
+    groups: list[str] = field(default_factory=list)  # lang/source of the documents starting in this block
 
 
 class Packer:
@@ -432,6 +432,7 @@ class PackedStream:
             if state.fingerprint and state.fingerprint != self.fingerprint:
                 logger.warning("training data changed since the checkpoint (fingerprint differs); resuming anyway")
         self.start = state or DataState(rank=rank, world_size=world_size, fingerprint=self.fingerprint)
+        self._perm: tuple[int, np.ndarray] | None = None
         self.n_windows = math.ceil(len(self.row_groups) / self.window_row_groups)
         if self.n_windows <= rank:
             raise ValueError(f"{len(self.row_groups)} row groups make {self.n_windows} windows: too few for rank {rank} "
@@ -439,8 +440,9 @@ class PackedStream:
 
     # -- order ------------------------------------------------------------------------------------
     def _window_row_groups(self, epoch: int, window: int) -> list[RowGroup]:
-        perm = np.random.default_rng([self.seed, epoch, 0]).permutation(len(self.row_groups))
-        sel = perm[window * self.window_row_groups : (window + 1) * self.window_row_groups]
+        if self._perm is None or self._perm[0] != epoch:
+            self._perm = (epoch, np.random.default_rng([self.seed, epoch, 0]).permutation(len(self.row_groups)))
+        sel = self._perm[1][window * self.window_row_groups : (window + 1) * self.window_row_groups]
         return [self.row_groups[i] for i in sel]
 
     def window_docs(self, epoch: int, window: int) -> list[tuple[str, str, str]]:
