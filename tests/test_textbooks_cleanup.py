@@ -249,3 +249,14 @@ def test_bad_options_are_errors():
         TextbookCleanup(zone=0)
     with pytest.raises(ValueError):
         TextbookCleanup(header_similarity=1.5)
+
+
+def test_chapter_heading_kept_when_contents_name_it():
+    contents = ["Contents", "1 The Heart ........ 4", "2 The Lungs ........ 9", "3 The Kidney ........ 15"]
+    pages = [["Title page"], contents]
+    for i in range(6):
+        top = ["The Heart"] if i % 2 == 0 else ["Essentials of Medicine"]
+        pages.append(top + body(i) + [str(i + 1)])
+    doc, _ = run(TextbookCleanup(), book(pages))
+    assert doc.text.count("The Heart") == 1 and doc.text.startswith("The Heart\n\n")
+    assert "Essentials of Medicine" not in doc.text

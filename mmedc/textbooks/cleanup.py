@@ -61,7 +61,9 @@ _ODD_SPACES = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]")
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
-_TRAILING_NUMBER = re.compile(rf"^(.*?\S)(?:\s*[.·…_\u2024\u2025]{{2,}}\s*|\s+)(\d{{1,4}}|{_ROMAN})$", re.IGNORECASE)
+# a contents entry: a title, then dot leaders and/or a page number (OCR may lose the number)
+_TOC_ENTRY = re.compile(rf"^(.*?\S)\s*(?:[.·…_\u2024\u2025]{{2,}}\s*(?:\d{{1,4}}|{_ROMAN})?|\s+(?:\d{{1,4}}|{_ROMAN}))$",
+                        re.IGNORECASE)
 _INDEX_ENTRY = re.compile(r"^\D{2,}?[,:]?\s+\d{1,4}(?:\s*[-–]\s*\d{1,4})?(?:\s*[,;]\s*\d{1,4}(?:\s*[-–]\s*\d{1,4})?)*\.?$")
 _YEAR = re.compile(r"(?:^|\D)(?:1[89]|20)\d\d[a-z]?(?:\D|$)")
 _CITATION_MARK = re.compile(
@@ -116,6 +118,11 @@ def _key(line: str) -> str:
     k = _DIGITS.sub("#", line.casefold())
     k = _ROMAN_TOKEN.sub("#", k)
     return _NON_WORD.sub(" ", k).strip()
+
+
+def _core(key: str) -> str:
+    """A normalised line without its leading numbering (``# the heart`` -> ``the heart``)."""
+    return key.lstrip("# ")
 
 
 def _width(line: str) -> int:
@@ -276,9 +283,10 @@ class TextbookCleanup(BaseFilter):
                 if i not in removed:
                     pages[i] = self._drop_page_numbers(lines, counts)
 
-        self._drop_front_and_lists(pages, removed, counts, first_pdf_page == 1, min(starts, default=len(pages)))
+        toc_keys = self._drop_front_and_lists(pages, removed, counts, first_pdf_page == 1,
+                                              min(starts, default=len(pages)))
         if self.rules["headers_footers"]:
-            self._drop_headers(pages, removed, counts, starts)
+            self._drop_headers(pages, removed, counts, starts, set() if starts else toc_keys)
         if self.rules["bibliography"]:
             self._drop_bibliography(pages, removed, counts)
 
@@ -349,7 +357,7 @@ class TextbookCleanup(BaseFilter):
         return [ln for i, ln in enumerate(lines) if i not in drop]
 
     def _drop_headers(self, pages: list[list[str]], removed: dict[int, str], counts: Counter[str],
-                      starts: dict[int, str]) -> None:
+                      starts: dict[int, str], toc_keys: set[str]) -> None:
         live = [i for i in range(len(pages)) if i not in removed and any(pages[i])]
         required = max(2, min(self.header_min_repeats, len(live)))
         if len(live) < 2:
@@ -416,6 +424,14 @@ class TextbookCleanup(BaseFilter):
                     continue
             if len(near) >= required and not self._is_chapter_heading(p, li, key, pages, starts):
                 hits.add((p, li))
+        if toc_keys:
+            # without an outline, the contents page names the chapters: the first time a running
+            # header repeats a chapter title is the chapter's own heading, on its first page
+            first: dict[str, tuple[int, int]] = {}
+            for p, li, side, key in cands:
+                if side == "top" and _core(key) in toc_keys and (p, li) in hits and key not in first:
+                    first[key] = (p, li)
+            hits -= set(first.values())
         for p in live:
             # a header or footer sits at the page's edge: keep only hits not preceded (top) or followed
             # (bottom) by a line that is not one
@@ -444,7 +460,9 @@ class TextbookCleanup(BaseFilter):
         return title not in earlier
 
     def _drop_front_and_lists(self, pages: list[list[str]], removed: dict[int, str], counts: Counter[str],
-                              at_book_start: bool, first_chapter: int) -> None:
+                              at_book_start: bool, first_chapter: int) -> set[str]:
+        """Drop front matter, contents and index pages; return the normalised entries of the contents."""
+        toc_keys: set[str] = set()
         n = len(pages)
 
         def filled(i: int) -> list[str]:
@@ -453,7 +471,7 @@ class TextbookCleanup(BaseFilter):
         def toc_like(lines: list[str]) -> bool:
             if not lines:
                 return False
-            hits = sum(1 for ln in lines if (ln[-1].isdigit() or ln[-1] in "ivxlcIVXLC") and _TRAILING_NUMBER.match(ln))
+            hits = sum(1 for ln in lines if (ln[-1].isdigit() or ln[-1] in "ivxlcIVXLC.…·_") and _TOC_ENTRY.match(ln))
             head = bool(_TOC_HEADINGS.match(lines[0]))
             return (len(lines) >= 4 and hits / len(lines) >= 0.5) or (head and hits / len(lines) >= 0.3)
 
@@ -471,6 +489,10 @@ class TextbookCleanup(BaseFilter):
             lines = filled(i)
             if self.rules["toc"] and toc_like(lines) and (i < n / 2 or not self.rules["index"]):
                 removed[i] = "toc"
+                for ln in lines:
+                    m = _TOC_ENTRY.match(ln)
+                    if m:
+                        toc_keys.add(_core(_key(m.group(1))))
                 counts["removed_pages_toc"] += 1
             elif self.rules["index"] and (index_like(lines) or (i >= n / 2 and toc_like(lines))):
                 removed[i] = "index"
@@ -488,6 +510,7 @@ class TextbookCleanup(BaseFilter):
                     counts["removed_pages_front_matter"] += 1
                 else:
                     break
+        return toc_keys
 
     def _drop_bibliography(self, pages: list[list[str]], removed: dict[int, str], counts: Counter[str]) -> None:
         n = len(pages)
