@@ -441,3 +441,55 @@ def test_frontier_persists_between_instances(tmp_path):
     assert list(g.queued()) == [("http://a/1", 0), ("http://a/2", 1)]
     assert g.counts()["queued"] == 2
     g.close()
+
+
+def test_failed_pages_are_retried_only_when_asked(tmp_path):
+    rec = Recorder()
+    state = {"down": True}
+
+    def routes(h, path, n):
+        if path == "/robots.txt":
+            return h.send(404, b"")
+        if path == "/fragile" and state["down"]:
+            return h.send(503, b"down", headers=[("Retry-After", "3600")])
+        return h.send(200, _page(path, ["/fragile"]))
+
+    server, base = make_server(routes, rec)
+    cfg = CrawlConfig(delay=0, sitemaps=False, progress_every=0, max_backoff=10)
+    try:
+        first = Crawler([base + "/"], tmp_path, cfg).run()
+        assert first["retry_after_too_long"] == 1 and first["stored"] == 1
+        state["down"] = False
+        assert Crawler([base + "/"], tmp_path, cfg).run().get("stored", 0) == 0
+        again = Crawler([base + "/"], tmp_path, CrawlConfig(delay=0, sitemaps=False, progress_every=0,
+                                                            retry_failed=True)).run()
+    finally:
+        server.shutdown()
+    assert again["stored"] == 1
+    assert rec.count("/fragile") == 2 and rec.count("/") == 1
+
+
+def test_crawl_step_splits_hosts_between_tasks(tmp_path):
+    from mmedc.web.crawl import CrawlToWarc, _stable_hash
+
+    recs = [Recorder(), Recorder()]
+    servers = [make_server(lambda h, p, n: h.send(200, _page(p, [])) if p != "/robots.txt" else h.send(404, b""), r)
+               for r in recs]
+    bases = [b for _, b in servers]
+    try:
+        step = CrawlToWarc([b + "/" for b in bases], tmp_path, CrawlConfig(delay=0, sitemaps=False, progress_every=0))
+        for rank in range(2):
+            list(step.run(None, rank=rank, world_size=2))
+    finally:
+        for s, _ in servers:
+            s.shutdown()
+    owners = [_stable_hash(b.split("://", 1)[1]) % 2 for b in bases]
+    for rank in range(2):
+        files = list(tmp_path.glob(f"crawl_{rank:05d}-*.warc.gz"))
+        urls = set()
+        for f in files:
+            with open(f, "rb") as fh:
+                urls |= {r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh) if r.rec_type == "response"}
+        assert urls == {bases[i] + "/" for i in range(2) if owners[i] == rank}
+        assert (tmp_path / "_state" / f"{rank:05d}.sqlite").exists()
+    assert all(r.count("/") == 1 for r in recs)

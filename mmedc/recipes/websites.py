@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-depth", type=int, default=None, help="override every site's max_depth")
     c.add_argument("--no-sitemaps", action="store_true", help="do not read sitemaps")
     c.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (only for sites you run)")
+    c.add_argument("--retry-failed", action="store_true", help="on resume, try again the pages that failed before")
     c.add_argument("--warc-mb", type=float, default=1024, help="start a new WARC file after this many MB")
     c.add_argument("--crawl-tasks", type=int, default=1, help="parallel crawlers (hosts are split between them)")
     f = p.add_argument_group("extraction and filters")
@@ -208,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_host_concurrency=args.per_host_concurrency, timeout=args.timeout, retries=args.retries,
         max_redirects=args.max_redirects, max_bytes=int(args.max_response_mb * 2**20), max_pages=args.max_pages,
         sitemaps=not args.no_sitemaps, obey_robots=not args.ignore_robots, warc_max_bytes=int(args.warc_mb * 2**20),
+        retry_failed=args.retry_failed,
     )
     try:
         scope = _scope_from_args(args, languages)

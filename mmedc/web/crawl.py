@@ -77,6 +77,8 @@ class CrawlConfig:
         warc_prefix: WARC file names are ``<warc_prefix>-<n:05d>.warc.gz``.
         verify_tls: verify HTTPS certificates.
         progress_every: log a progress line every this many stored pages (0: never).
+        retry_failed: on start, queue again the pages that failed in an earlier run (timeouts, 5xx,
+            connection errors; not 404s, robots or scope decisions).
     """
 
     user_agent: str = DEFAULT_USER_AGENT
@@ -100,6 +102,7 @@ class CrawlConfig:
     warc_prefix: str = "crawl"
     verify_tls: bool = True
     progress_every: int = 500
+    retry_failed: bool = False
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.per_host_concurrency < 1:
@@ -267,6 +270,10 @@ class Crawler:
                     if self._mine(url_host(s)):
                         seeds.append((s, url_host(s), 0))
             self.frontier.add(seeds)
+            if cfg.retry_failed:
+                n = self.frontier.requeue_failed()
+                if n:
+                    logger.info(f"crawl: {n} pages that failed before are queued again")
             # in-memory seen-set (the database stays the reference): a link already known is
             # skipped without a scope check or a database write
             self._seen: set[str] = set(self.frontier.all_urls())

@@ -157,6 +157,11 @@ class Frontier:
             (status, reason, http_status, time.time(), url),
         )
 
+    def requeue_failed(self) -> int:
+        """Queue again every URL that failed (timeouts, 5xx after retries...); return how many."""
+        cur = self.db.execute("UPDATE urls SET status=?, reason=NULL WHERE status=?", (QUEUED, FAILED))
+        return cur.rowcount
+
     def set_sitemaps_done(self, host: str) -> None:
         self.db.execute(
             "INSERT INTO hosts(host, sitemaps_done) VALUES (?, 1) ON CONFLICT(host) DO UPDATE SET sitemaps_done=1",
