@@ -260,3 +260,11 @@ def test_chapter_heading_kept_when_contents_name_it():
     doc, _ = run(TextbookCleanup(), book(pages))
     assert doc.text.count("The Heart") == 1 and doc.text.startswith("The Heart\n\n")
     assert "Essentials of Medicine" not in doc.text
+
+
+def test_spaced_out_cjk_text_layer_is_closed_up():
+    spaced = " ".join("高血压是基层医疗中最常见的慢性疾病。") + "\n" + " ".join("血压长期升高会损伤血管内皮。")
+    doc, _ = run(TextbookCleanup(), spaced)
+    assert doc.text.startswith("高血压是基层医疗中最常见的慢性疾病。")
+    doc, _ = run(TextbookCleanup(), "第一章 心血管系统\n\n高血压是基层医疗中最常见的慢性疾病。")
+    assert doc.text.startswith("第一章 心血管系统")  # a single real space stays

@@ -88,6 +88,8 @@ _FRONT_MARKS = re.compile(
 _LIST_ITEM = re.compile(r"^(?:[•●○◦▪■□➢►\-–—*·]\s|\(?\d{1,3}[.)]\s|\(?[a-zA-Z][.)]\s|[①-⑳]|第[一二三四五六七八九十百\d]+[章节節])")
 _TERMINAL = tuple(".!?。！？…:;»\"”’)）」』")
 _CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+_CJK_SPACED = re.compile(r"(?<=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]) "
+                         r"(?=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])")
 _HYPHENS = ("-", "\u2010", "\u00ad")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _SEPARATOR_LINE = re.compile(r"^(.)\1{4,}$")
@@ -323,6 +325,13 @@ class TextbookCleanup(BaseFilter):
             if len(cleaned) != len(page):
                 counts["control_chars"] += len(page) - len(cleaned)
             page = cleaned
+        if self.rules["whitespace"]:
+            # a text layer that spaces out every Chinese/Japanese character (glyphs placed one by one):
+            # close the gaps, but only when most characters are spaced, so "第一章 心血管" keeps its space
+            gaps = len(_CJK_SPACED.findall(page))
+            if gaps > 8 and gaps > 0.3 * len(_CJK_CHAR.findall(page)):
+                page = _CJK_SPACED.sub("", page)
+                counts["whitespace"] += gaps
         lines = page.split("\n")
         if self.rules["whitespace"]:
             out = []
