@@ -278,7 +278,8 @@ class Crawler:
             # skipped without a scope check or a database write
             self._seen: set[str] = set(self.frontier.all_urls())
             for url, depth in self.frontier.queued():
-                self._enqueue(url, depth)
+                if self._mine(url_host(url)):
+                    self._enqueue(url, depth)
             resumed = self.stored_total
             if resumed:
                 logger.info(f"crawl resumes from {self.state_path}: {resumed} pages already stored")

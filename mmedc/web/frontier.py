@@ -82,7 +82,10 @@ class Frontier:
         return out
 
     def done_per_host(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT host, COUNT(*) FROM urls WHERE status=? GROUP BY host", (DONE,)))
+        """Pages stored per host (a redirect's source and target count once)."""
+        return dict(self.db.execute(
+            "SELECT host, COUNT(*) FROM urls WHERE status=? AND warc_file IS NOT NULL GROUP BY host", (DONE,)
+        ))
 
     def status_of(self, url: str) -> int | None:
         row = self.db.execute("SELECT status FROM urls WHERE url=?", (url,)).fetchone()
