@@ -34,8 +34,12 @@ def generate_input(folder: Path, mb: float, files: int) -> dict:
         if {k: info.get(k) for k in wanted} == wanted:
             return info
     shutil.rmtree(folder, ignore_errors=True)
-    docs_per_lang = max(10, int(mb * 1e6 / 1900 / len(languages)))  # ~1.9 kB of text per document
     t = time.perf_counter()
+    from mmedc.samples.make_web import build_web_rows
+
+    probe = build_web_rows(100, seed=1, languages=languages)  # UTF-8 bytes per document, CJK included
+    per_doc = sum(len((r["text"] or "").encode()) for r in probe) / len(probe)
+    docs_per_lang = max(10, round(mb * 1e6 / per_doc / len(languages)))
     paths = make_web_sample(folder, docs_per_lang=docs_per_lang, files=files, languages=languages)
     import pyarrow.parquet as pq
 

@@ -121,7 +121,8 @@ def _run_ranks_on_spark(payload: Any) -> Callable[[int, Iterable[int]], Iterator
         for rank in ranks:
             executor: SparkPipelineExecutor = loads(payload.value)
             executor._keep_failed_attempt_log(rank, attempt)
-            stats = executor._run_for_rank(rank)
+            # as the local executor: one task logs INFO to the console, the others only errors
+            stats = executor._run_for_rank(rank, local_rank=0 if rank == executor._console_rank else 1)
             yield rank, attempt, stats
 
     return run_partition
@@ -182,6 +183,7 @@ class SparkPipelineExecutor(PipelineExecutor):
         self.app_name = app_name
         self.stop_session = stop_session
         self._launched = False
+        self._console_rank = 0
         if master and not is_local_master(master) and file_is_local(self.logging_dir.path):
             logger.warning(
                 f"logging_dir {self.logging_dir.path!r} is on the local file system but master {master!r} "
@@ -270,6 +272,7 @@ class SparkPipelineExecutor(PipelineExecutor):
         if skipped := self.world_size - len(ranks):
             logger.info(f"Skipping {skipped} already completed tasks")
         self.save_executor_as_json()
+        self._console_rank = ranks[0]
 
         sc = session.sparkContext
         payload = sc.broadcast(self._serialize())
