@@ -89,3 +89,18 @@ def test_options_reach_the_blocks(tmp_path):
     assert cleanup.rules["bibliography"] is False and cleanup.rules["toc"] is True
     with pytest.raises(SystemExit):
         main([str(tmp_path), str(tmp_path / "o"), "--disable-rule", "nonsense"])
+
+
+def test_language_check_counts_mismatches():
+    from datatrove.data import Document
+
+    from mmedc.recipes.textbooks import LanguageCheck
+
+    check = LanguageCheck()
+    docs = [Document("x", "a", {"book_language": "en+fr", "language": "fr"}),
+            Document("y", "b", {"book_language": "chi_sim", "language": "zh"}),
+            Document("z", "c", {"book_language": "ru", "language": "uk"})]
+    out = list(check.run(iter(docs)))
+    assert [d.metadata.get("language_mismatch") for d in out] == [None, None, True]
+    totals = {k: v.total for k, v in check.stats.stats.items()}
+    assert totals["language_agrees"] == 2 and totals["language_mismatch"] == 1 and totals["mismatch_ru_as_uk"] == 1

@@ -31,12 +31,12 @@ class LanguageCheck(PipelineStep):
     type = "📊 - STATS"
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from mmedc.textbooks.pdf import iso_language
+
         for doc in data:
             declared = str(doc.metadata.get("book_language") or "").split("+")
             detected = doc.metadata.get("language")
-            from mmedc.textbooks.pdf import _iso
-
-            declared_iso = {_iso(code) for code in declared if code}
+            declared_iso = {iso_language(code) for code in declared if code}
             if detected and declared_iso and detected not in declared_iso:
                 doc.metadata["language_mismatch"] = True
                 self.stat_update("language_mismatch")

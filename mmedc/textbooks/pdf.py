@@ -82,7 +82,7 @@ def _normalise_layer(text: str) -> str:
     return unicodedata.normalize("NFC", text).replace("\f", "\n")
 
 
-def _iso(lang: str) -> str:
+def iso_language(lang: str) -> str:
     """First language of a ``+``-joined book language, as ISO 639-1 (``"chi_sim+eng"`` -> ``"zh"``)."""
     first = lang.split("+")[0]
     return {v: k for k, v in TESSERACT_LANGS.items()}.get(first, first)
@@ -478,7 +478,7 @@ class PdfReader(BaseDiskReader):
             "source": "textbook",
             "title": info["title"],
             "url": self.data_folder.resolve_paths(filepath),
-            "language": _iso(info.get("language") or self.default_language),
+            "language": iso_language(info.get("language") or self.default_language),
             "book_language": info.get("language") or self.default_language,
             "language_source": info.get("language_source", "default"),
             "pages": spans,
