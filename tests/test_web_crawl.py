@@ -493,3 +493,30 @@ def test_crawl_step_splits_hosts_between_tasks(tmp_path):
         assert urls == {bases[i] + "/" for i in range(2) if owners[i] == rank}
         assert (tmp_path / "_state" / f"{rank:05d}.sqlite").exists()
     assert all(r.count("/") == 1 for r in recs)
+
+
+def test_per_host_concurrency_is_a_ceiling(tmp_path):
+    rec = Recorder()
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+
+    def routes(h, path, n):
+        if path == "/robots.txt":
+            return h.send(404, b"")
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        links = [f"/p/{i}" for i in range(12)] if path == "/" else []
+        return h.send(200, _page(path, links))
+
+    server, base = make_server(routes, rec)
+    try:
+        cfg = CrawlConfig(delay=0, concurrency=8, per_host_concurrency=2, sitemaps=False, progress_every=0)
+        stats = Crawler([base + "/"], tmp_path, cfg).run()
+    finally:
+        server.shutdown()
+    assert stats["stored"] == 13
+    assert state["max"] == 2

@@ -57,3 +57,13 @@ def test_bad_arguments_are_reported(tmp_path):
     bad.write_text('{"sites": [{"name": "x", "seeds": ["notaurl"]}]}')
     with pytest.raises(SystemExit, match=r"seeds\.json: site #0 \(x\)"):
         main(["--output", str(tmp_path / "o"), "--seed-file", str(bad)])
+
+
+def test_pipeline_script_is_a_thin_wrapper():
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "pipelines" / "websites.py"), "--help"], capture_output=True,
+                         text=True, cwd=root, timeout=120)
+    assert out.returncode == 0 and "--seed-file" in out.stdout and "--retry-failed" in out.stdout

@@ -433,7 +433,7 @@ class Crawler:
 
     def _links(self, resp: _Response, depth: int, site: SiteRule | None) -> list[tuple[str, str, int]]:
         mime = resp.header("content-type").split(";", 1)[0].strip().lower()
-        if mime not in HTML_TYPES:
+        if mime and mime not in HTML_TYPES:  # no Content-Type at all: treated as HTML
             return []
         if site is not None and site.max_depth is not None and depth + 1 > site.max_depth:
             return []
