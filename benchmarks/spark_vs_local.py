@@ -39,8 +39,17 @@ def generate_input(folder: Path, mb: float, files: int) -> dict:
 
     probe = build_web_rows(100, seed=1, languages=languages)  # UTF-8 bytes per document, CJK included
     per_doc = sum(len((r["text"] or "").encode()) for r in probe) / len(probe)
-    docs_per_lang = max(10, round(mb * 1e6 / per_doc / len(languages)))
-    paths = make_web_sample(folder, docs_per_lang=docs_per_lang, files=files, languages=languages)
+    needed = max(10, round(mb * 1e6 / per_doc / len(languages)))  # documents per language
+    # the sample has a bounded number of distinct documents per seed: join several seeds
+    copies = -(-needed // 4000)
+    paths = []
+    for seed in range(copies):
+        part = folder / f"_seed{seed}"
+        written = make_web_sample(part, docs_per_lang=-(-needed // copies), seed=seed,
+                                  files=max(1, files // copies), languages=languages)
+        for p in written:
+            paths.append(p.rename(folder / f"seed{seed}_{p.name}"))
+        part.rmdir()
     import pyarrow.parquet as pq
 
     rows = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
