@@ -97,9 +97,9 @@ def test_language_check_counts_mismatches():
     from mmedc.recipes.textbooks import LanguageCheck
 
     check = LanguageCheck()
-    docs = [Document("x", "a", {"book_language": "en+fr", "language": "fr"}),
-            Document("y", "b", {"book_language": "chi_sim", "language": "zh"}),
-            Document("z", "c", {"book_language": "ru", "language": "uk"})]
+    docs = [Document(text="x", id="a", metadata={"book_language": "en+fr", "language": "fr"}),
+            Document(text="y", id="b", metadata={"book_language": "chi_sim", "language": "zh"}),
+            Document(text="z", id="c", metadata={"book_language": "ru", "language": "uk"})]
     out = list(check.run(iter(docs)))
     assert [d.metadata.get("language_mismatch") for d in out] == [None, None, True]
     totals = {k: v.total for k, v in check.stats.stats.items()}
