@@ -520,3 +520,32 @@ def test_per_host_concurrency_is_a_ceiling(tmp_path):
         server.shutdown()
     assert stats["stored"] == 13
     assert state["max"] == 2
+
+
+def test_meta_robots_and_x_robots_tag(tmp_path):
+    rec = Recorder()
+
+    def routes(h, path, n):
+        if path == "/robots.txt":
+            return h.send(404, b"")
+        if path == "/":
+            return h.send(200, _page("home", ["/noindex", "/nofollow", "/xrobots"]))
+        if path == "/noindex":
+            body = _page("noindex", ["/via-noindex"]).replace(b"<head>", b'<head><meta name="robots" content="noindex">')
+            return h.send(200, body)
+        if path == "/nofollow":
+            body = _page("nofollow", ["/hidden"]).replace(b"<head>", b"<head><meta content='nofollow' name='robots'>")
+            return h.send(200, body)
+        if path == "/xrobots":
+            return h.send(200, _page("x", []), headers=[("X-Robots-Tag", "noindex")])
+        return h.send(200, _page(path, []))
+
+    server, base = make_server(routes, rec)
+    try:
+        stats = Crawler([base + "/"], tmp_path, CrawlConfig(delay=0, sitemaps=False, progress_every=0)).run()
+    finally:
+        server.shutdown()
+    pages = warc_pages(tmp_path)
+    assert set(pages) == {base + "/", base + "/nofollow", base + "/via-noindex"}
+    assert stats["robots_noindex"] == 2
+    assert rec.count("/hidden") == 0 and rec.count("/via-noindex") == 1

@@ -11,7 +11,7 @@ import pytest
 from datatrove.data import Document
 from warcio.archiveiterator import ArchiveIterator
 
-from mmedc.web.crawl import extract_links
+from mmedc.web.crawl import extract_links, robots_directives
 from mmedc.web.encoding import decode_html
 from mmedc.web.extract import HtmlExtractor, HtmlFolderReader, html_language_hint
 from mmedc.web.frontier import Frontier
@@ -209,14 +209,21 @@ def test_normalize_url(raw, expected):
     assert normalize_url(raw) == expected
 
 
-def test_extract_links_resolves_base_and_honours_nofollow():
+def test_extract_links_resolves_base():
     html = """<html><head><base href="/docs/"></head><body>
     <a href="a.html">a</a> <a href='/b.html#x'>b</a> <a href=c.html>c</a> <a href="#top">t</a>
     <a href="mailto:x@y.z">m</a> <a href="javascript:void(0)">j</a> <a class="x" href="https://other.org/?b=2&amp;a=1">o</a>
     </body></html>"""
     assert extract_links(html, "http://s.test/index.html") == [
         "http://s.test/docs/a.html", "http://s.test/b.html", "http://s.test/docs/c.html", "https://other.org/?a=1&b=2"]
-    assert extract_links('<meta name="robots" content="noindex, nofollow"><a href="/x">x</a>', "http://s.test/") == []
+
+
+def test_robots_directives():
+    assert robots_directives('<meta name="robots" content="noindex, nofollow">') == {"noindex", "nofollow"}
+    assert robots_directives("<meta content='NOINDEX' name='Robots'>") == {"noindex"}
+    assert robots_directives('<meta name="description" content="noindex">') == set()
+    assert robots_directives("<p>", "none") == {"noindex", "nofollow"}
+    assert robots_directives("<p>", "googlebot: noindex") == set()
 
 
 def test_scope_rules():

@@ -175,20 +175,42 @@ def parse_retry_after(value: str | None) -> float | None:
 
 _HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _BASE = re.compile(r"""<base\s[^>]*?href\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
-_NOFOLLOW = re.compile(r"""<meta\s[^>]*?name\s*=\s*["']?robots["']?[^>]*?nofollow""", re.IGNORECASE)
+_META = re.compile(r"<meta\s[^>]*>", re.IGNORECASE)
+_META_ROBOTS = re.compile(r"""\bname\s*=\s*["']?\s*robots\b""", re.IGNORECASE)
+_META_CONTENT = re.compile(r"""\bcontent\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def robots_directives(html: str, x_robots_tag: str = "") -> set[str]:
+    """``noindex`` / ``nofollow`` directives of a page: ``<meta name="robots">`` and ``X-Robots-Tag``
+    (values addressed to a named crawler, ``googlebot: noindex``, are ignored; ``none`` is both)."""
+    found: set[str] = set()
+    values = []
+    for tag in _META.findall(html[:16384]):
+        if _META_ROBOTS.search(tag):
+            m = _META_CONTENT.search(tag)
+            if m:
+                values.append(m.group(1) or m.group(2) or m.group(3) or "")
+    for part in x_robots_tag.split(","):
+        if ":" not in part.split("=")[0]:
+            values.append(part)
+    for value in values:
+        for d in value.lower().replace(";", ",").split(","):
+            d = d.strip()
+            if d == "none":
+                found |= {"noindex", "nofollow"}
+            elif d in ("noindex", "nofollow"):
+                found.add(d)
+    return found
 
 
 def extract_links(html: str, url: str) -> list[str]:
     """Normalised http(s) targets of the ``<a href>`` links of a page (``<base href>`` honoured).
 
-    A page whose ``<meta name="robots">`` says ``nofollow`` gives no links. Written here rather than
-    with ``courlan.extract_links``, which resolves and filters every link with heuristics the scope
-    rules then repeat, at three times the cost; normalisation is still courlan's.
+    Written here rather than with ``courlan.extract_links``, which resolves and filters every link
+    with heuristics the scope rules then repeat, at three times the cost; normalisation is still
+    courlan's.
     """
-    head = html[:4096]
-    if _NOFOLLOW.search(head):
-        return []
-    m = _BASE.search(head)
+    m = _BASE.search(html[:8192])
     base = normalize_url(m.group(1), base=url) or url if m else url
     out = []
     for match in _HREF.finditer(html):
@@ -400,20 +422,23 @@ class Crawler:
         if final != url and self.frontier.status_of(final) == DONE:
             self._finish(url, SKIPPED, "duplicate_redirect_target", resp.status)
             return
-        links = self._links(resp, depth, site)
+        mime = resp.header("content-type").split(";", 1)[0].strip().lower()
+        html = decode_html(resp.body, resp.header("content-type"))[0] if not mime or mime in HTML_TYPES else ""
+        directives = robots_directives(html, resp.header("x-robots-tag")) if self.config.obey_robots else set()
+        links = [] if "nofollow" in directives else self._links(html, resp.url, depth, site)
+        if "noindex" in directives:
+            new = self.frontier.skip_with_links(url, "robots_noindex", resp.status, links)
+            self.stats["robots_noindex"] += 1
+            self._after_commit(links, new)
+            return
         name, start, end = self.writer.write_response(
             final, resp.status, resp.reason, resp.headers, resp.body, resp.http_version, resp.truncated,
             extra={"WARC-Source-URI": url} if final != url else None,
         )
         also = [(final, url_host(final), depth)] if final != url else []
         new = self.frontier.commit_page(url, resp.status, final, name, start, end, links, also)
-        self._seen.update(u for u, _, _ in links)
         self._seen.add(final)
-        for u, d in new:
-            if self._mine(url_host(u)):
-                self._enqueue(u, d)
-            else:
-                self.stats["link_other_task"] += 1
+        self._after_commit(links, new)
         self.stats["stored"] += 1
         if resp.truncated:
             self.stats["truncated"] += 1
@@ -424,6 +449,14 @@ class Crawler:
             rate = self.stats["stored"] / max(1e-9, time.monotonic() - self._t0)
             logger.info(f"crawl: {self.stats['stored']} pages stored ({rate:.1f}/s), {self._queued()} queued")
 
+    def _after_commit(self, links: list[tuple[str, str, int]], new: list[tuple[str, int]]) -> None:
+        self._seen.update(u for u, _, _ in links)
+        for u, d in new:
+            if self._mine(url_host(u)):
+                self._enqueue(u, d)
+            else:
+                self.stats["link_other_task"] += 1
+
     def _queued(self) -> int:
         return sum(len(h.queue) for h in self.hosts.values())
 
@@ -431,15 +464,11 @@ class Crawler:
         self.stats[reason] += 1
         self.frontier.finish(url, status, reason, http_status)
 
-    def _links(self, resp: _Response, depth: int, site: SiteRule | None) -> list[tuple[str, str, int]]:
-        mime = resp.header("content-type").split(";", 1)[0].strip().lower()
-        if mime and mime not in HTML_TYPES:  # no Content-Type at all: treated as HTML
+    def _links(self, html: str, url: str, depth: int, site: SiteRule | None) -> list[tuple[str, str, int]]:
+        if not html or (site is not None and site.max_depth is not None and depth + 1 > site.max_depth):
             return []
-        if site is not None and site.max_depth is not None and depth + 1 > site.max_depth:
-            return []
-        html, _ = decode_html(resp.body, resp.header("content-type"))
         out = {}
-        for u in extract_links(html, resp.url):
+        for u in extract_links(html, url):
             if u in self._seen or u in out:
                 continue
             reason = self.scope.reject_reason(u, depth + 1)

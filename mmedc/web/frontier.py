@@ -153,6 +153,18 @@ class Frontier:
             )
         return new
 
+    def skip_with_links(
+        self, url: str, reason: str, http_status: int, links: Iterable[tuple[str, str, int]]
+    ) -> list[tuple[str, int]]:
+        """Mark ``url`` skipped (fetched, not stored: ``noindex``) and queue its ``links``, atomically."""
+        new = []
+        with self._tx():
+            self.finish(url, SKIPPED, reason, http_status)
+            for u, host, depth in links:
+                if self._insert(u, host, depth):
+                    new.append((u, depth))
+        return new
+
     def finish(self, url: str, status: int, reason: str, http_status: int | None = None) -> None:
         """Mark ``url`` skipped or failed (with the reason), so it is never tried again."""
         self.db.execute(
