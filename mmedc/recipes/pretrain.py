@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = pretrain(config)
     summary = {k: result[k] for k in ("output_dir", "steps", "tokens", "final_model", "checkpoint")}
+    summary["data"] = result["data_stats"]  # documents, tokens, blocks, skipped (why), unreadable files
     summary["last_loss"] = result["losses"][-1] if result["losses"] else None
     summary["eval"] = result["eval"]
     if int(os.environ.get("RANK", "0")) == 0:  # one summary per launch, not one per process
