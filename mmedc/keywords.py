@@ -138,7 +138,7 @@ def _expand(term: str) -> list[str]:
         if "{" in term or "}" in term:
             raise ValueError(f"only one {{...}} group per term is supported: {term!r}")
         return [term]
-    return [m["head"] + alt.strip() + m["tail"] for alt in m["alts"].split(",")]
+    return [m["head"] + alt + m["tail"] for alt in m["alts"].split(",")]
 
 
 def parse_keyword_list(text: str, lang: str, path: str = "<string>") -> KeywordList:
