@@ -1,31 +1,35 @@
 """Medical keyword lists and the ``MedicalKeywordFilter`` block (MMedC's keyword-density rule).
 
-A document is kept when it contains at least ``min_count`` *distinct* medical terms of its language
-and their *density*, ``sum(occurrences x matched length) / len(text)``, reaches ``min_density``
-(the two metrics of the MMedC paper). Lists and thresholds ship in ``mmedc/keyword_lists/``.
+A document is kept when it contains at least ``min_count`` *distinct* medical keywords of its
+language, their *density*, ``sum(occurrences x matched length) / len(text)``, reaches ``min_density``
+(the two metrics of the MMedC paper) and, optionally, their *coverage* (the share of paragraph-sized
+windows that are themselves dense in terms) reaches ``min_coverage``. Lists and thresholds ship in
+``mmedc/keyword_lists/``.
 
 List format (``<lang>.txt``, UTF-8, one entry a line, ``#`` starts a comment, ``# == name ==``
 opens a category)::
 
     myocardial infarction      whole words; per-language plural endings are accepted (en: s, es)
     cardiolog*                 stem: the term must start a word, any word ending may follow
-    рак{,а,у,ом,е,и,ов,ами,ах} explicit endings, expanded to one entry per form (one distinct term)
+    рак{,а,у,ом,е,и,ов,ами,ах} explicit forms (alternatives taken literally), one distinct term
     !computer virus            ordinary phrase containing a term: matched, consumes the text, never counted
 
-Matching is one pass of a pyahocorasick automaton over the lowercased text (no regex pass, no pass
-per keyword), written here because no library offers word-bounded, inflection-aware, CJK-aware
-multi-pattern matching with leftmost-longest resolution:
+Matching is one pass of an Aho-Corasick automaton (ahocorasick-rs when installed, else
+pyahocorasick) over the lowercased, NFC-normalised text encoded as UTF-8, with leftmost-longest
+matches; no regex pass and no pass per keyword. The boundary, stem, family and coverage logic around
+it is written here because no library offers word-bounded, inflection-aware, CJK-aware
+multi-pattern matching:
 
 * space-separated languages (en, fr, es, ru): a match counts only when it starts a word and ends one
-  (or is a ``*`` stem, or ends with one of the language's plural endings);
-* Chinese and Japanese (no spaces): leftmost-longest matching over the terms *and* the ``!`` entries
-  (common ordinary words that contain a term, e.g. 发烧友 "enthusiast" contains 发烧 "fever"),
-  terms shorter than two characters are refused, so a short term inside a longer ordinary word does
-  not count.
+  (or is a ``*`` stem, or ends with one of the language's plural endings); single-word entries that
+  extend a shorter entry by at most three characters count as one keyword (a word family);
+* Chinese and Japanese (no spaces): the automaton also holds the ``!`` entries (common ordinary
+  words that contain a term, e.g. 发烧友 "enthusiast" contains 发烧 "fever"), so leftmost-longest
+  matching lets the ordinary word consume the text; terms shorter than two characters are refused,
+  and Latin parts of a term (CT检查) keep ASCII word boundaries.
 
-Overlapping candidates are resolved leftmost-longest in both modes (``blood pressure`` wins over
-``blood``). Automata are built lazily, once per language per process; the filter pickles without
-them (datatrove ships blocks to workers by pickling).
+Automata are built lazily, once per language per process; matchers and the filter pickle without
+them (datatrove and Spark ship blocks to workers by pickling).
 """
 
 from __future__ import annotations
@@ -483,7 +487,7 @@ def score_text(text: str, lang: str, keyword_dir: str | Path | None = None, top_
 
 
 class MedicalKeywordFilter(BaseFilter):
-    """Keep documents whose medical-keyword count and density reach their language's thresholds.
+    """Keep documents whose medical-keyword count, density and coverage reach their language's thresholds.
 
     Args:
         languages: languages to score (default: every language with a list in ``keyword_dir``).
@@ -568,8 +572,8 @@ class MedicalKeywordFilter(BaseFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text
         if not isinstance(text, str):
-            logger.warning(f"document {doc.id!r}: text is {type(text).__name__}, not str; dropped")
-            self.stat_update("invalid_text")
+            source = doc.metadata.get("file_path") or doc.metadata.get("url") or "unknown file"
+            logger.warning(f"{source}: document {doc.id!r} has {type(text).__name__} text, not str; dropped")
             return False, "invalid_text"
         lang = self.language or normalize_language(doc.metadata.get("language")) or self.default_language
         if lang is None:
