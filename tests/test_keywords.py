@@ -116,6 +116,12 @@ def test_russian_case_forms_are_one_keyword_and_short_stems_do_not_overmatch():
     # explicit forms of рак: ракета (rocket) and раковина (sink) must not count
     assert terms("Ракета стартовала, а раковина на кухне протекла.", "ru") == set()
     assert "рак" in terms("Рак желудка выявлен рано.", "ru")
+    # a word family counts once: медицина, медицинский
+    s = score_text("Медицина и медицинская помощь.", "ru")
+    assert s.occurrences == 2 and s.count == 1
+    # коренной перелом (turning point) is not a fracture; перелом шейки бедра is
+    assert terms("В войне наступил коренной перелом.", "ru") == set()
+    assert terms("Перелом шейки бедра.", "ru") != set()
 
 
 def test_cjk_term_inside_longer_ordinary_word_does_not_count():
@@ -172,6 +178,8 @@ def test_list_format_braces_stems_blockers_and_errors(tmp_path):
     assert kl.entries[0].forms == ("рак", "рака", "раку")
     assert kl.entries[1].stem and kl.entries[2].blocker
     assert kl.categories == {"diseases": 2, "drugs": 1}
+    # alternatives are literal: a leading space makes a phrase
+    assert parse_keyword_list("перелом{ кости, бедра}\n", "ru").entries[0].forms == ("перелом кости", "перелом бедра")
     with pytest.raises(ValueError, match=r"bad\.txt:2: .*shorter than 2"):
         parse_keyword_list("心脏\n心\n", "zh", "bad.txt")
     with pytest.raises(ValueError, match="stems need word boundaries"):
