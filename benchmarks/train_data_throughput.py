@@ -80,20 +80,26 @@ def write_shards(folder: str, docs: list[tuple[str, str, str]], mb: float) -> in
     return n
 
 
-def bench_stream(shards: str, tok, seq_len: int, workers: int) -> tuple[float, int, float]:
+def bench_stream(shards: str, tok, seq_len: int, workers: int) -> tuple[float, float, int, float]:
+    """Tokens/s of a full epoch, and in steady state (after the first block: process start-up excluded)."""
     from mmedc.train.data import PackedStream
 
     s = PackedStream(shards, tok, seq_len, seed=0, epochs=1, workers=workers, batch_docs=256)
     t = time.perf_counter()
-    n = sum(1 for _ in s)
-    dt = time.perf_counter() - t
-    return s.stats["tokens"] / dt, n, dt
+    n, t1, tok1 = 0, None, 0
+    for _ in s:
+        n += 1
+        if t1 is None:
+            t1, tok1 = time.perf_counter(), s.stats["tokens"]
+    end = time.perf_counter()
+    return s.stats["tokens"] / (end - t), (s.stats["tokens"] - tok1) / max(end - t1, 1e-9), n, end - t
 
 
 def bench_datasets(shards: str, tok, seq_len: int, cache: str) -> tuple[float, float]:
     """run_clm.py's path: load_dataset(parquet) -> map(tokenize, batched) -> map(group_texts)."""
-    import datasets
     from itertools import chain
+
+    import datasets
 
     datasets.disable_progress_bars()
     files = sorted(glob.glob(os.path.join(shards, "*.parquet")))
@@ -178,26 +184,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tokenizer: {type(tok).__name__}, {len(tok):,} tokens ({time.perf_counter() - t:.1f}s)")
 
         rows = []
-        tps1, blocks, dt = bench_stream(shards, tok, a.seq_len, workers=0)
-        rows.append(("mmedc PackedStream, in-process (1 core)", tps1, 1, dt))
-        tpsn, _, dtn = bench_stream(shards, tok, a.seq_len, workers=a.workers)
-        rows.append((f"mmedc PackedStream, {a.workers} tokenizer processes", tpsn, a.workers, dtn))
+        tps1, st1, blocks, dt = bench_stream(shards, tok, a.seq_len, workers=0)
+        rows.append(("mmedc PackedStream, in-process (1 core)", tps1, st1, 1, dt))
+        tpsn, stn, _, dtn = bench_stream(shards, tok, a.seq_len, workers=a.workers)
+        rows.append((f"mmedc PackedStream, {a.workers} tokenizer processes", tpsn, stn, a.workers, dtn))
         tpsd, dtd = bench_datasets(shards, tok, a.seq_len, os.path.join(tmp, "hf_cache"))
-        rows.append(("baseline: datasets map + group_texts (run_clm), 1 process", tpsd, 1, dtd))
-        print(f"\n{'pipeline':<62}{'tokens/s':>12}{'per core':>12}{'seconds':>9}")
-        for name, tps, cores, sec in rows:
-            print(f"{name:<62}{tps:>12,.0f}{tps / cores:>12,.0f}{sec:>9.1f}")
-        print(f"({blocks:,} blocks of {a.seq_len} tokens; nothing padded)")
+        rows.append(("baseline: datasets map + group_texts (run_clm), 1 process", tpsd, None, 1, dtd))
+        print(f"\n{'pipeline':<60}{'tokens/s':>11}{'steady':>11}{'per core':>11}{'seconds':>9}")
+        for name, tps, steady, cores, sec in rows:
+            best = steady or tps
+            print(f"{name:<60}{tps:>11,.0f}{(f'{steady:,.0f}' if steady else '-'):>11}{best / cores:>11,.0f}{sec:>9.1f}")
+        print(f"({blocks:,} blocks of {a.seq_len} tokens; nothing padded. steady: after the first block, "
+              f"start-up excluded. load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
         pad = seed_padding(shards, tok, a.seq_len)
         print(f"\nseed preparation (each document padded/truncated to {a.seq_len}): "
               f"{pad['padding_share']:.1%} of trained tokens are padding, {pad['truncated_share']:.1%} of text truncated")
 
         gpu_tps, n_params = h100_tokens_per_s(a.model_config, a.mfu, a.seq_len)
-        cores = 10 * gpu_tps / tps1
+        cores = 10 * gpu_tps / st1
         print(f"\nH100 training a {n_params / 1e9:.2f}B Llama at {a.mfu:.0%} MFU, {a.seq_len} tokens: "
               f"{gpu_tps:,.0f} tokens/s")
-        print(f"one core feeds {tps1 / gpu_tps:.1f}x that; 10x needs {cores:.1f} cores per GPU")
+        print(f"one core feeds {st1 / gpu_tps:.1f}x that; 10x needs {cores:.1f} cores per GPU")
     return 0
 
 
