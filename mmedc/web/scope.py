@@ -30,12 +30,22 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     url = url.strip()
     if not url:
         return None
-    if base is not None:
-        try:
-            url = urljoin(base, url)
-        except ValueError:
-            return None
+    if base is not None and not url.startswith(("http://", "https://")):
+        if url[0] == "/" and url[1:2] != "/":  # root-relative, the common case: no full urljoin needed
+            url = _origin(base) + url
+        else:
+            try:
+                url = urljoin(base, url)
+            except ValueError:
+                return None
     return _normalize_absolute(url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _origin(url: str) -> str:
+    """``scheme://netloc`` of an absolute URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @functools.lru_cache(maxsize=65536)
