@@ -438,7 +438,7 @@ class TextbookCleanup(BaseFilter):
             # header repeats a chapter title is the chapter's own heading, on its first page
             first: dict[str, tuple[int, int]] = {}
             for p, li, side, key in cands:
-                if side == "top" and _core(key) in toc_keys and (p, li) in hits and key not in first:
+                if side == "top" and _core(key).rstrip("# ") in toc_keys and (p, li) in hits and key not in first:
                     first[key] = (p, li)
             hits -= set(first.values())
         for p in live:
@@ -498,10 +498,8 @@ class TextbookCleanup(BaseFilter):
             lines = filled(i)
             if self.rules["toc"] and toc_like(lines) and (i < n / 2 or not self.rules["index"]):
                 removed[i] = "toc"
-                for ln in lines:
-                    m = _TOC_ENTRY.match(ln)
-                    if m:
-                        toc_keys.add(_core(_key(m.group(1))))
+                for ln in lines:  # every line of a contents page may be an entry (OCR loses leaders)
+                    toc_keys.add(_core(_key(ln)).rstrip("# "))
                 counts["removed_pages_toc"] += 1
             elif self.rules["index"] and (index_like(lines) or (i >= n / 2 and toc_like(lines))):
                 removed[i] = "index"
