@@ -255,3 +255,23 @@ def test_seed_file_loads_and_reports_errors(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"broken\.json: cannot read seed list"):
         load_seed_file(tmp_path / "broken.json")
+
+
+class _SlowOnMarker(HtmlExtractor):
+    def extract_record(self, html, url=None):
+        if "STALL" in html:
+            import time
+
+            time.sleep(30)
+        return super().extract_record(html, url)
+
+
+def test_extractor_timeout_drops_the_page_and_goes_on():
+    ex = _SlowOnMarker(timeout=1.0, min_chars=20)
+    good = "<html><body><p>" + "Influenza vaccination is recommended every autumn. " * 3 + "</p></body></html>"
+    docs = [Document(text="<html><body><p>STALL</p></body></html>", id="slow", metadata={"url": "http://x/slow"}),
+            Document(text=good, id="good", metadata={})]
+    out = list(ex.run(iter(docs)))
+    assert [d.id for d in out] == ["good"]
+    flat = json.dumps(ex.stats.to_dict() if hasattr(ex.stats, "to_dict") else ex.stats, default=str)
+    assert "timeout" in flat

@@ -27,7 +27,6 @@ from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
 
 LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "samples" / "site"
-DEFAULT_SEED_FILE = Path(__file__).resolve().parents[2] / "pipelines" / "seeds" / "medical_sites.json"
 
 
 def crawl_pipeline(scope: Any, warc_folder: str, config: Any = None) -> list:
