@@ -94,7 +94,8 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mmedc.demo import run_demo
 
-    run_demo(args.workdir, executor=args.executor, tasks=args.tasks, workers=args.workers, quick=args.quick)
+    run_demo(args.workdir, executor=args.executor, tasks=args.tasks, workers=args.workers, quick=args.quick,
+             verbose=args.verbose)
     return 0
 
 
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--tasks", type=int, default=2)
     de.add_argument("--workers", type=int, default=2)
     de.add_argument("--quick", action="store_true", help="skip OCR and training")
+    de.add_argument("--verbose", action="store_true", help="block logs on the console instead of <workdir>/demo.log")
     return p
 
 

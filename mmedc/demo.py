@@ -12,8 +12,11 @@ Everything runs offline on the project's own sample data.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,18 +38,45 @@ def _label_scores(summary: dict[str, Any]) -> dict[str, float]:
             "recall": tp / max(1, pos), "mixed_kept": mixed_kept, "kept": len(kept), "input": len(kinds)}
 
 
+@contextlib.contextmanager
+def _stderr_to(path: Path | None):
+    """Send file descriptor 2 (datatrove's per-task logs, worker processes included) to ``path``."""
+    if path is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "a") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _step(title: str):
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)), flush=True)
     return time.perf_counter()
 
 
 def run_demo(workdir: str | Path = "demo_output", executor: str = "local", tasks: int = 2, workers: int = 2,
-             quick: bool = False) -> dict[str, Any]:
-    """Run the demo in ``workdir`` (recreated) and return a summary; prints as it goes."""
+             quick: bool = False, verbose: bool = False) -> dict[str, Any]:
+    """Run the demo in ``workdir`` (recreated) and return a summary; prints as it goes. The blocks'
+    logs go to ``<workdir>/demo.log`` unless ``verbose``."""
     workdir = Path(workdir).resolve()
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
+    log = None if verbose else workdir / "demo.log"
+    if log is not None:
+        print(f"block logs and per-step statistics: {log}")
+    with _stderr_to(log):
+        return _run_steps(workdir, executor, tasks, workers, quick)
+
+
+def _run_steps(workdir: Path, executor: str, tasks: int, workers: int, quick: bool) -> dict[str, Any]:
     ex = {"executor": executor, "tasks": tasks, "workers": workers}
     report: dict[str, Any] = {"workdir": str(workdir)}
 
