@@ -224,7 +224,8 @@ def extract_links(html: str, url: str) -> list[str]:
 
 
 def _looks_binary(head: bytes) -> bool:
-    return b"\x00" in head[:1024]
+    """NUL bytes in the first KiB (UTF-16 pages, which have them, start with a byte-order mark)."""
+    return not head.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in head[:1024]
 
 
 class Crawler:
