@@ -27,6 +27,23 @@ _EXPORTS: dict[str, str] = {
     "predict_language": "mmedc.langid",
     "MedicalKeywordFilter": "mmedc.keywords",
     "score_text": "mmedc.keywords",
+    # textbooks
+    "PdfReader": "mmedc.textbooks",
+    "TextbookCleanup": "mmedc.textbooks",
+    # websites
+    "Crawler": "mmedc.web.crawl",
+    "CrawlConfig": "mmedc.web.crawl",
+    "CrawlToWarc": "mmedc.web.crawl",
+    "HtmlExtractor": "mmedc.web.extract",
+    "HtmlFolderReader": "mmedc.web.extract",
+    "WarcHtmlReader": "mmedc.web.warc",
+    # dedupe
+    "DedupConfig": "mmedc.dedup",
+    "MinhashSignatures": "mmedc.dedup",
+    "MinhashBuckets": "mmedc.dedup",
+    "MinhashClusters": "mmedc.dedup",
+    "MinhashFilter": "mmedc.dedup",
+    "BoilerplateRemover": "mmedc.dedup",
     # executors and statistics
     "make_executor": "mmedc.executors",
     "SparkPipelineExecutor": "mmedc.executors.spark",

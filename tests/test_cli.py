@@ -59,3 +59,18 @@ def test_run_filter_web_and_errors(tmp_path):
     assert _run("run", "no_such_pipeline").returncode == 2
     assert "filter_web" in _run("run", "--help").stdout
     assert _run("inspect", str(tmp_path / "nothing_here")).returncode == 1
+
+
+def test_public_api_is_flat_and_light():
+    code = (
+        "import sys, mmedc\n"
+        "assert 'torch' not in sys.modules and 'pyspark' not in sys.modules\n"
+        "names = [getattr(mmedc, n) for n in mmedc.__all__]\n"
+        "from datatrove.pipeline.base import PipelineStep\n"
+        "assert issubclass(mmedc.MedicalKeywordFilter, PipelineStep) and issubclass(mmedc.PdfReader, PipelineStep)\n"
+        "assert 'torch' not in sys.modules and 'pyspark' not in sys.modules\n"
+        "print(len(names))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) >= 20
