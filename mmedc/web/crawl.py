@@ -140,21 +140,31 @@ class _Host:
     delay: float
     queue: deque = field(default_factory=deque)
     inflight: int = 0
-    next_request: float = 0.0
+    last_sent: float = float("-inf")
+    not_before: float = 0.0
     robots: Any = None
     ready: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def next_request(self) -> float:
+        return max(self.last_sent + self.delay, self.not_before)
 
     async def turn(self) -> None:
-        """Wait for this host's next request slot and reserve the one after it."""
-        now = time.monotonic()
-        at = max(now, self.next_request)
-        self.next_request = at + self.delay
-        if at > now:
-            await asyncio.sleep(at - now)
+        """Wait until this host may get the next request: ``delay`` after the previous one actually
+        started (measured when the wait ends, so a late request never shortens the next gap), and
+        not before a ``Retry-After`` hold. Requests to one host start one at a time, in order."""
+        async with self.start_lock:
+            while True:
+                wait = self.next_request - time.monotonic()
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            self.last_sent = time.monotonic()
 
     def hold(self, seconds: float) -> None:
-        self.next_request = max(self.next_request, time.monotonic() + seconds)
+        self.not_before = max(self.not_before, time.monotonic() + seconds)
 
 
 def parse_retry_after(value: str | None) -> float | None:
