@@ -37,7 +37,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
 from mmedc.web.encoding import decode_html
-from mmedc.web.frontier import DONE, FAILED, QUEUED, SKIPPED, Frontier
+from mmedc.web.frontier import DONE, FAILED, SKIPPED, Frontier
 from mmedc.web.scope import Scope, SiteRule, normalize_url, url_host
 from mmedc.web.warc import HTML_TYPES, RotatingWarcWriter
 
@@ -291,6 +291,7 @@ class Crawler:
         self.inflight_total = 0
         self._wake_event = asyncio.Event()
         self._inflight_urls: set[str] = set()
+        self._stored_targets: set[str] = set()
         self._t0 = time.monotonic()
         try:
             for host, n in self.frontier.done_per_host().items():
@@ -418,7 +419,7 @@ class Crawler:
 
     # -- per page --------------------------------------------------------------------------------
     async def _process(self, url: str, depth: int, host: _Host, site: SiteRule | None) -> None:
-        if self.frontier.status_of(url) != QUEUED:  # stored meanwhile (e.g. as a redirect target)
+        if url in self._stored_targets:  # stored meanwhile as the target of a redirect
             return
         await self._prepare_host(host, site)
         if not self._allowed(host, url):
@@ -449,6 +450,8 @@ class Crawler:
         also = [(final, url_host(final), depth)] if final != url else []
         new = self.frontier.commit_page(url, resp.status, final, name, start, end, links, also)
         self._seen.add(final)
+        if final != url:
+            self._stored_targets.add(final)
         self._after_commit(links, new)
         self.stats["stored"] += 1
         if resp.truncated:
