@@ -167,6 +167,14 @@ class _Host:
         self.not_before = max(self.not_before, time.monotonic() + seconds)
 
 
+async def _with_deadline(coro: Any, seconds: float) -> Any:
+    """``await coro`` within ``seconds`` (``asyncio.timeout`` where available: no extra task)."""
+    if hasattr(asyncio, "timeout"):  # Python 3.11+
+        async with asyncio.timeout(seconds):
+            return await coro
+    return await asyncio.wait_for(coro, seconds)  # pragma: no cover - Python 3.10
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or ``None``."""
     if not value:
@@ -648,7 +656,7 @@ class Crawler:
         for attempt in range(cfg.retries + 1):
             await host.turn()
             try:
-                resp = await asyncio.wait_for(self._get(url, content_types), cfg.total_timeout)
+                resp = await _with_deadline(self._get(url, content_types), cfg.total_timeout)
             except (httpx.TimeoutException, asyncio.TimeoutError):
                 last = _Fail("timeout")
                 wait = None
