@@ -80,12 +80,14 @@ def test_quick_demo_without_ocr(tmp_path, monkeypatch):
 
 def test_options_reach_the_blocks(tmp_path):
     args = build_parser().parse_args(["in", "out", "--engine", "pdfplumber", "--split", "chapter", "--no-langid",
-                                      "--disable-rule", "bibliography", "--language", "fr"])
+                                      "--disable-rule", "bibliography", "--language", "fr", "--rotate-pages"])
+    assert args.rotate_pages is True
     assert args.engine == "pdfplumber" and args.disable_rule == ["bibliography"]
     steps = build_pipeline(str(tmp_path), str(tmp_path / "out"), engine="pdfplumber", split="chapter",
-                           language="fr", cleanup={"bibliography": False}, langid=False)
+                           language="fr", cleanup={"bibliography": False}, langid=False, rotate_pages=True)
     reader, cleanup, writer = steps
     assert reader.engine == "pdfplumber" and reader.split == "chapter" and reader.language == "fr"
+    assert reader.rotate_pages is True
     assert cleanup.rules["bibliography"] is False and cleanup.rules["toc"] is True
     with pytest.raises(SystemExit):
         main([str(tmp_path), str(tmp_path / "o"), "--disable-rule", "nonsense"])

@@ -55,6 +55,7 @@ def build_pipeline(
     split: str = "book",
     dpi: int = 300,
     max_pixels: int = 12_000_000,
+    rotate_pages: bool = False,
     cleanup: bool | dict[str, Any] = True,
     langid: bool = True,
     glob_pattern: str | None = "**/*.[pP][dD][fF]",
@@ -70,7 +71,7 @@ def build_pipeline(
 
     steps: list[PipelineStep] = [
         PdfReader(input_folder, glob_pattern=glob_pattern, engine=engine, ocr=ocr, language=language, split=split,
-                  dpi=dpi, max_pixels=max_pixels),
+                  dpi=dpi, max_pixels=max_pixels, rotate_pages=rotate_pages),
     ]
     if cleanup:
         steps.append(TextbookCleanup(**(cleanup if isinstance(cleanup, dict) else {})))
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["book", "chapter"], default="book", help="one document per book or per chapter")
     p.add_argument("--dpi", type=int, default=300, help="OCR render resolution")
     p.add_argument("--max-pixels", type=int, default=12_000_000, help="bound on pixels per rendered page")
+    p.add_argument("--rotate-pages", action="store_true",
+                   help="turn sideways/upside-down scans upright before OCR (an orientation pass per page)")
     p.add_argument("--no-cleanup", action="store_true", help="skip TextbookCleanup")
     p.add_argument("--disable-rule", action="append", default=[], metavar="RULE",
                    help="turn one cleanup rule off (repeatable): control_chars, whitespace, page_numbers, "
@@ -116,7 +119,8 @@ def run(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one tesseract thread per task: tasks are the parallelism
     cleanup: bool | dict[str, Any] = False if args.no_cleanup else {r: False for r in args.disable_rule} or True
     pipeline = build_pipeline(args.input, args.output, engine=args.engine, ocr=args.ocr, language=args.language,
-                              split=args.split, dpi=args.dpi, max_pixels=args.max_pixels, cleanup=cleanup,
+                              split=args.split, dpi=args.dpi, max_pixels=args.max_pixels,
+                              rotate_pages=args.rotate_pages, cleanup=cleanup,
                               langid=not args.no_langid, glob_pattern=args.glob, max_rows=args.max_rows)
     kwargs = executor_kwargs(args) | overrides
     logging_dir = args.logging_dir or os.path.join(args.output, "_logs")
