@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  baseline httpx GET of the known URL list : {base_rate:8.1f} pages/s, {base_cpu * 1000:.2f} ms CPU/page")
     print(f"  mmedc Crawler (discovery, frontier, WARC): {rate:8.1f} pages/s, {cpu / max(1, stored) * 1000:.2f} ms CPU/page"
           f"  ({stored} pages stored in {elapsed:.1f}s, {warc_mb:.1f} MB of WARC; {rate / base_rate:.2f}x the baseline)")
-    print("  (client CPU per page does not depend on other load on the machine: 1000 / it is the rate one free core allows)")
+    print("  (client CPU per page is less sensitive than pages/s to other load on the machine)")
     return 0
 
 
