@@ -92,6 +92,7 @@ _CJK_SPACED = re.compile(r"(?<=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\u
                          r"(?=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])")
 _HYPHENS = ("-", "\u2010", "\u00ad")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_WORDY = re.compile(r"(?:[^\W\d_]{2,}[\s,.;:'’-]{1,2}){3}|[^\W\d_]{6}")
 _SEPARATOR_LINE = re.compile(r"^(.)\1{4,}$")
 
 
@@ -129,7 +130,7 @@ def _core(key: str) -> str:
 
 def _width(line: str) -> int:
     """Display width: CJK characters count twice (they are twice as wide as Latin letters)."""
-    return len(line) + len(_CJK_CHAR.findall(line))
+    return len(line) if line.isascii() else len(line) + len(_CJK_CHAR.findall(line))
 
 
 _NOT_ALNUM = re.compile(r"[^\w\s]|_")
@@ -150,7 +151,7 @@ def _bigrams(key: str) -> frozenset[str]:
 def is_garbage_line(line: str) -> bool:
     """A line of OCR noise: mostly symbols (``~ ' , | .``), or a rule of one repeated character."""
     s = line.strip()
-    if not s:
+    if not s or _WORDY.match(s):  # starts like prose: three words, or six letters in a row (CJK)
         return False
     if _SEPARATOR_LINE.match(s.replace(" ", "")):
         return True

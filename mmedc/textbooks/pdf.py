@@ -357,7 +357,11 @@ class PdfReader(BaseDiskReader):
                     text = textpage.get_text_range()
                 finally:
                     textpage.close()
-            return _normalise_layer(text), _has_images(page)
+            text = _normalise_layer(text)
+            # image objects only matter for a page with little text (scanned or blank?): walking a page's
+            # objects is costly on pages with many, so only then
+            few = sum(1 for c in text if not c.isspace()) < self.min_page_chars
+            return text, _has_images(page) if few else True
         finally:
             page.close()
 
