@@ -434,23 +434,26 @@ class KeywordMatcher:
             if "\u2019" in norm:
                 norm = norm.replace("\u2019", "'")
         data = norm.encode("utf-8")
-        nwin = max(1, round(len(data) / window_bytes))
-        win = len(data) / nwin
+        nbytes = len(data)
+        nwin = max(1, (nbytes + window_bytes // 2) // window_bytes)  # equal windows of ~window_bytes
         per_window = [0] * nwin
         counts: dict[int, int] = {}
+        get = counts.get
         matched = 0
         for idx, chars, blk, start, end in self._matches(data):
-            if not blk:
-                counts[idx] = counts.get(idx, 0) + 1
-                matched += chars
-                per_window[min(nwin - 1, int(start / win))] += end - start
+            if blk:
+                continue
+            counts[idx] = get(idx, 0) + 1
+            matched += chars
+            per_window[start * nwin // nbytes] += end - start
         entries = self.keyword_list.entries
         top = []
         if top_k and counts:
             best = sorted(counts.items(), key=lambda kv: -kv[1])[:top_k]
             top = [(entries[i].term, c) for i, c in best]
         n = len(norm)
-        covered = sum(1 for m in per_window if m >= window_density * win)
+        need = window_density * nbytes / nwin
+        covered = sum(1 for m in per_window if m >= need)
         return KeywordScore(
             count=len(counts),
             density=matched / n,
