@@ -549,3 +549,34 @@ def test_meta_robots_and_x_robots_tag(tmp_path):
     assert set(pages) == {base + "/", base + "/nofollow", base + "/via-noindex"}
     assert stats["robots_noindex"] == 2
     assert rec.count("/hidden") == 0 and rec.count("/via-noindex") == 1
+
+
+def test_feeds_announced_by_seed_pages_are_read(tmp_path):
+    """trafilatura's feed parser (through courlan) only accepts real domain names, so this test serves
+    a made-up domain from an in-process httpx transport instead of a socket."""
+    import httpx
+
+    seen = []
+    rss = ('<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+           "<item><title>a</title><link>https://health.example.org/news/measles-outbreak</link></item>"
+           "<item><title>b</title><link>https://health.example.org/news/flu-season</link></item>"
+           "<item><title>c</title><link>https://elsewhere.example.com/story</link></item></channel></rss>")
+    home = ('<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml"></head>'
+            '<body><a href="/about">About</a></body></html>')
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        if request.url.path == "/feed.xml":
+            return httpx.Response(200, text=rss, headers={"Content-Type": "application/rss+xml"})
+        body = home if request.url.path == "/" else f"<html><body><p>{request.url.path}</p></body></html>"
+        return httpx.Response(200, text=body, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    cfg = CrawlConfig(delay=0, sitemaps=False, progress_every=0)
+    stats = Crawler(["https://health.example.org/"], tmp_path, cfg, transport=httpx.MockTransport(handler)).run()
+    pages = warc_pages(tmp_path)
+    assert stats["feeds_read"] == 1 and stats["feed_urls"] == 2 and stats["feed_offscope_host"] == 1
+    assert {"https://health.example.org/news/measles-outbreak", "https://health.example.org/news/flu-season",
+            "https://health.example.org/about"} < set(pages)
+    assert "/story" not in seen

@@ -160,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-pages-per-site", type=int, default=None, help="override every site's max_pages")
     c.add_argument("--max-depth", type=int, default=None, help="override every site's max_depth")
     c.add_argument("--no-sitemaps", action="store_true", help="do not read sitemaps")
+    c.add_argument("--no-feeds", action="store_true", help="do not read the RSS/Atom feeds seed pages announce")
     c.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (only for sites you run)")
     c.add_argument("--retry-failed", action="store_true", help="on resume, try again the pages that failed before")
     c.add_argument("--warc-mb", type=float, default=1024, help="start a new WARC file after this many MB")
@@ -207,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         user_agent=args.user_agent, delay=args.delay, concurrency=args.concurrency,
         per_host_concurrency=args.per_host_concurrency, timeout=args.timeout, retries=args.retries,
         max_redirects=args.max_redirects, max_bytes=int(args.max_response_mb * 2**20), max_pages=args.max_pages,
-        sitemaps=not args.no_sitemaps, obey_robots=not args.ignore_robots, warc_max_bytes=int(args.warc_mb * 2**20),
+        sitemaps=not args.no_sitemaps, feeds=not args.no_feeds, obey_robots=not args.ignore_robots, warc_max_bytes=int(args.warc_mb * 2**20),
         retry_failed=args.retry_failed,
     )
     try:

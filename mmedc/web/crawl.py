@@ -72,6 +72,8 @@ class CrawlConfig:
         content_types: MIME types stored; others are closed after the headers and counted.
         sitemaps: discover URLs from sitemaps (robots.txt ``Sitemap:`` lines, else ``/sitemap.xml``).
         max_sitemaps: sitemap documents read per host.
+        feeds: read the feeds (RSS, Atom, JSON) announced by seed pages (``trafilatura.feeds``).
+        max_feeds: feeds read per seed page.
         max_pages: stop after storing this many pages in total (``None``: no limit).
         warc_max_bytes: start a new WARC file once the current one reaches this size.
         warc_prefix: WARC file names are ``<warc_prefix>-<n:05d>.warc.gz``.
@@ -97,6 +99,8 @@ class CrawlConfig:
     content_types: tuple[str, ...] = HTML_TYPES
     sitemaps: bool = True
     max_sitemaps: int = 20
+    feeds: bool = True
+    max_feeds: int = 3
     max_pages: int | None = None
     warc_max_bytes: int = 2**30
     warc_prefix: str = "crawl"
@@ -446,6 +450,8 @@ class Crawler:
         html = decode_html(resp.body, resp.header("content-type"))[0] if not mime or mime in HTML_TYPES else ""
         directives = robots_directives(html, resp.header("x-robots-tag")) if self.config.obey_robots else set()
         links = [] if "nofollow" in directives else self._links(html, resp.url, depth, site)
+        if depth == 0 and html and self.config.feeds and site is not None and site.feeds and "nofollow" not in directives:
+            links += await self._feed_links(html, resp.url, host, {u for u, _, _ in links})
         if "noindex" in directives:
             new = self.frontier.skip_with_links(url, "robots_noindex", resp.status, links)
             self.stats["robots_noindex"] += 1
@@ -598,6 +604,38 @@ class Crawler:
         for u, d in self.frontier.add(items):
             if self._mine(url_host(u)):
                 self._enqueue(u, d)
+
+    async def _feed_links(self, html: str, page_url: str, host: _Host, known: set[str]) -> list[tuple[str, str, int]]:
+        """Links (depth 1, in scope, new) from the feeds a seed page announces."""
+        from trafilatura.feeds import FeedParameters, determine_feed
+        from trafilatura.feeds import extract_links as feed_links
+
+        origin = "/".join(page_url.split("/", 3)[:3])
+        # external=True: trafilatura's own same-domain rule is replaced by mmedc's scope
+        params = FeedParameters(origin, host.name, page_url, True)
+        out = []
+        for feed in determine_feed(html, params)[: self.config.max_feeds]:
+            feed = normalize_url(feed)
+            if feed is None or url_host(feed) != host.name or not self._allowed(host, feed):
+                continue
+            try:
+                resp = await self._fetch(feed, host, 0, scope_check=False, content_types=None)
+            except _Fail:
+                continue
+            self.stats["feeds_read"] += 1
+            text, _ = decode_html(resp.body, resp.header("content-type"))
+            for raw in feed_links(text, params):
+                u = normalize_url(raw)
+                if u is None or u in known or u in self._seen:
+                    continue
+                reason = self.scope.reject_reason(u, 1)
+                if reason:
+                    self.stats[f"feed_{reason}"] += 1
+                    continue
+                known.add(u)
+                out.append((u, url_host(u), 1))
+        self.stats["feed_urls"] += len(out)
+        return out
 
     # -- HTTP ------------------------------------------------------------------------------------
     async def _fetch(

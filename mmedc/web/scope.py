@@ -90,6 +90,7 @@ class SiteRule:
         max_depth: link hops from a seed (seeds are depth 0, sitemap URLs depth 1); ``None``: no limit.
         max_pages: pages stored for this site; ``None``: no limit.
         sitemaps: look for sitemaps (robots.txt ``Sitemap:`` lines, then ``/sitemap.xml``).
+        feeds: read the RSS/Atom/JSON feeds that seed pages announce, for recent pages.
         name, language, licence, notes: descriptive; kept in the WARC metadata and the docs.
     """
 
@@ -101,6 +102,7 @@ class SiteRule:
     max_depth: int | None = None
     max_pages: int | None = None
     sitemaps: bool = True
+    feeds: bool = True
     name: str = ""
     language: str | None = None
     licence: str = ""
