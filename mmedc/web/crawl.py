@@ -1,14 +1,15 @@
 """A polite, resumable crawler that writes WARC files.
 
-What comes from well-kept libraries: HTTP from httpx (async, connection pooling, HTTP/1.1 keep-alive),
-robots.txt (with ``Crawl-delay`` and ``Request-rate``) from protego, URL normalisation from courlan, sitemap parsing (XML, text, nested indexes) from ``trafilatura.sitemaps``,
-WARC records from warcio. What is written here is what none of them does: the persistent frontier
-(:mod:`mmedc.web.frontier`), the per-site scope rules (:mod:`mmedc.web.scope`), WARC rotation with
-commit points (:mod:`mmedc.web.warc`), and the scheduler that ties per-host politeness to them.
-trafilatura's ``spider`` is not used as the engine: it fetches one page at a time, keeps its queue in
-memory and does not write WARC.
+What comes from well-kept libraries: HTTP from httpx (async, connection pooling, HTTP/1.1
+keep-alive), robots.txt (with ``Crawl-delay`` and ``Request-rate``) from protego, URL normalisation
+from courlan, sitemap parsing (XML, text, nested indexes) from ``trafilatura.sitemaps``, feed
+discovery and parsing from ``trafilatura.feeds``, WARC records from warcio. What is written here is
+what none of them does: the persistent frontier (:mod:`mmedc.web.frontier`), the per-site scope rules
+(:mod:`mmedc.web.scope`), WARC rotation with commit points (:mod:`mmedc.web.warc`), page-level robots
+directives, and the scheduler that ties per-host politeness to them. trafilatura's ``spider`` is not
+used as the engine: it fetches one page at a time, keeps its queue in memory and writes no WARC.
 
-Politeness: one request at a time per host ``delay`` seconds apart (raised to the robots.txt
+Politeness: requests to one host start ``delay`` seconds apart (raised to the robots.txt
 ``Crawl-delay``/``Request-rate``, capped at ``max_crawl_delay``), at most ``per_host_concurrency``
 requests in flight per host; 429 and 5xx answers are retried with exponential backoff, waiting at
 least what ``Retry-After`` asks (capped at ``max_backoff``), and the wait holds back the whole host.
