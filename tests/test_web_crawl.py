@@ -580,3 +580,14 @@ def test_feeds_announced_by_seed_pages_are_read(tmp_path):
     assert {"https://health.example.org/news/measles-outbreak", "https://health.example.org/news/flu-season",
             "https://health.example.org/about"} < set(pages)
     assert "/story" not in seen
+
+
+def test_state_summary_explains_every_outcome(faulty):
+    from mmedc.web.frontier import summarize
+
+    s = summarize(faulty["out"] / "crawl.state.sqlite", list_status="failed")
+    reasons = {(r["status"], r["reason"]) for r in s["reasons"]}
+    assert {("skipped", "robots_disallowed"), ("skipped", "http_404"), ("failed", "timeout"),
+            ("failed", "redirect_loop"), ("skipped", "content_type")} <= reasons
+    assert {u["url"] for u in s["urls"] if u["reason"] == "timeout"} == {faulty["base"] + "/slow"}
+    assert s["counts"]["queued"] == 0

@@ -570,7 +570,8 @@ class Crawler:
                     return
                 (self.sitemap_urls if DETECT_SITEMAP_LINK.search(u) else self.urls).append(u)
 
-        sm = _Sitemap(baseurl, host.name, [], None, True)
+        # target_lang: in sitemaps with hreflang alternates, only the site's language is taken
+        sm = _Sitemap(baseurl, host.name, [], site.language, True)
         sm.sitemap_urls = list(reversed(from_robots)) or [f"{baseurl}/sitemap.xml"]
         found = 0
         while sm.sitemap_urls and len(sm.seen) < self.config.max_sitemaps:

@@ -204,3 +204,38 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb):
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
         return False
+
+
+def summarize(path: str | Path, list_status: str | None = None, limit: int = 50) -> dict:
+    """Counts of a crawl state by status and reason (and some URLs of one status, if asked)."""
+    f = Frontier(path)
+    try:
+        by_reason = f.db.execute(
+            "SELECT status, COALESCE(reason, ''), COUNT(*) FROM urls GROUP BY status, reason ORDER BY 3 DESC"
+        ).fetchall()
+        out: dict = {"counts": f.counts(), "reasons": [
+            {"status": STATUS_NAMES[s], "reason": r, "urls": n} for s, r, n in by_reason
+        ], "warc_files": len(f.warc_files())}
+        if list_status:
+            code = {v: k for k, v in STATUS_NAMES.items()}[list_status]
+            out["urls"] = [
+                {"url": u, "reason": r, "http_status": h}
+                for u, r, h in f.db.execute(
+                    "SELECT url, reason, http_status FROM urls WHERE status=? ORDER BY seq LIMIT ?", (code, limit)
+                )
+            ]
+        return out
+    finally:
+        f.close()
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(prog="python -m mmedc.web.frontier", description="Summarise a crawl state file.")
+    ap.add_argument("state", help="the crawl's .sqlite state file")
+    ap.add_argument("--list", choices=sorted(STATUS_NAMES.values()), help="also list URLs with this status")
+    ap.add_argument("--limit", type=int, default=50)
+    a = ap.parse_args()
+    print(json.dumps(summarize(a.state, a.list, a.limit), indent=1, ensure_ascii=False))
