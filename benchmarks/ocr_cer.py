@@ -3,6 +3,8 @@
 Measures, in one run:
 1. CER on ``phototest.tif`` (a real scan, tesseract's own test page) against its gold text, and on
    its rotated copies, as is (baseline) and after :func:`mmedc.textbooks.ocr.upright` (OSD);
+   and on the rendered pages shrunk to 70%, tesseract's layout analysis alone (baseline) vs
+   :func:`mmedc.textbooks.ocr.ocr_page`, which reads a page shredded into fragments again as one block;
 2. CER on pages rendered at 300 dpi from real sentences in en, fr, es, ru, zh, ja
    (``text/general/<lang>.txt``, Leipzig corpora) with the fonts the sample books use;
    baseline in the same run: tesseract's raw output, before mmedc removes the spaces it inserts
@@ -144,6 +146,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{lang:<5}{c:>7}{tot['e300'] / c:>12.2%}{tot['strict'] / c:>8.2%}{tot['raw'] / c:>14.2%}{tot['e200'] / c:>12.2%}"
               f"{tot['t'] / args.pages:>8.2f}")
     print(f"worst language at 300 dpi: CER {worst:.2%} (target <= 2%)")
+
+    # 2b. the same pages shrunk to 70% (a 210 dpi scan): tesseract's layout analysis (psm 3, baseline)
+    # vs ocr_page, which reads a shredded page again as one block
+    from mmedc.textbooks.ocr import ocr_page
+
+    print("\nfirst page per language shrunk to 70% (210 dpi): CER with psm 3 alone vs ocr_page()")
+    for image, lang in pages[::args.pages]:
+        small = image.resize((int(image.width * 0.7), int(image.height * 0.7)), Image.LANCZOS)
+        truth = ("" if lang in ("zh", "ja") else " ").join(render_text_page(page_text(data, lang, 0), lang)[1])
+        text, again = ocr_page(small, lang)
+        print(f"  {lang}: psm 3 {cer(ocr_image(small, lang), truth):6.2%}   ocr_page {cer(text, truth):6.2%}"
+              f"{'  (read again as a block)' if again else ''}")
 
     # 3. whole scanned books: PdfReader (render + OCR) -> TextbookCleanup, similarity to the book's source
     if args.books:

@@ -276,3 +276,20 @@ def test_sidecar_with_wrong_types_is_ignored_not_fatal(tmp_path, text_books):
     (tmp_path / "b.json").write_text('{"languages": ["en", "fr"], "edition": 3}')
     docs, _ = read(tmp_path)
     assert docs[0].metadata["book_language"] == "en+fr" and docs[0].metadata["edition"] == 3
+
+
+def test_shredded_ocr_is_read_again_as_one_block(monkeypatch):
+    shredded = "\n\n".join(["高血", "压是", "基", "层医疗", "中最常", "见的", "慢性"] * 3)
+    coherent = "高血压是基层医疗中最常见的慢性疾病。\n血压长期升高会损伤血管内皮。"
+    calls = []
+
+    def fake(image, lang="eng", psm=3, timeout=0, dpi=None):
+        calls.append(psm)
+        return shredded if psm == 3 else coherent
+
+    monkeypatch.setattr(ocr_mod, "ocr_image", fake)
+    assert ocr_mod.line_coherence(shredded) == 0.0 and ocr_mod.line_coherence(coherent) == 1.0
+    assert ocr_mod.ocr_page(None, "zh") == (coherent, True) and calls == [3, 6]
+    calls.clear()
+    monkeypatch.setattr(ocr_mod, "ocr_image", lambda *a, **k: calls.append(k.get("psm")) or coherent)
+    assert ocr_mod.ocr_page(None, "zh") == (coherent, False) and calls == [3]  # one pass when coherent

@@ -34,7 +34,7 @@ from mmedc.textbooks.ocr import (
     TESSERACT_LANGS,
     detect_ocr_language,
     detect_text_language,
-    ocr_image,
+    ocr_page,
     render_page,
     require_languages,
     upright,
@@ -435,7 +435,10 @@ class PdfReader(BaseDiskReader):
                         if turned:
                             pages[i]["rotated"] = turned
                             self.stat_update("pages_rotated")
-                    text = ocr_image(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi)
+                    text, again = ocr_page(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi)
+                    if again:
+                        pages[i]["ocr_psm"] = 6
+                        self.stat_update("pages_ocr_read_as_block")
                     image.close()
                 text = unicodedata.normalize("NFC", text).replace("\f", "\n")
                 if text.strip() or not pages[i]["text"].strip():
@@ -465,7 +468,7 @@ class PdfReader(BaseDiskReader):
             span = {"page": p["page"], "start": offset, "end": offset + len(text), "method": p["method"]}
             if p.get("printed"):
                 span["printed"] = p["printed"]
-            for key in ("ocr_dpi", "rotated"):
+            for key in ("ocr_dpi", "rotated", "ocr_psm"):
                 if p.get(key):
                     span[key] = p[key]
             spans.append(span)
