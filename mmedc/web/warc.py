@@ -183,7 +183,13 @@ class RotatingWarcWriter:
             url, "response", payload=io.BytesIO(body), http_headers=http_headers, warc_headers_dict=warc_headers
         )
         start = self._file.tell()
-        self._write(record)
+        try:
+            self._write(record)
+        except BaseException:
+            # never leave half a record for the next one to follow (disk full, interrupted write)
+            self._file.seek(start)
+            self._file.truncate()
+            raise
         return self._name, start, self._file.tell()
 
     def fsync(self) -> None:
