@@ -8,7 +8,10 @@
 - The language of a book comes from the caller (per-book option or sidecar file); when unknown,
   :func:`detect_ocr_language` runs Tesseract's script detection (OSD) and, for Latin script, a quick
   English pass followed by language identification of its output.
-- Tesseract puts spaces between Chinese and Japanese characters; they are removed.
+- Tesseract puts spaces between Chinese and Japanese characters; they are removed, and ASCII
+  punctuation it reads after CJK text becomes full-width again.
+- When layout analysis shreds a page into fragments (it happens to CJK pages at some character sizes),
+  :func:`ocr_page` reads it again as one block and keeps the more coherent reading.
 - A missing language pack is a :class:`MissingLanguagePackError` naming the package to install.
 """
 
