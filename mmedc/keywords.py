@@ -369,28 +369,34 @@ class KeywordMatcher:
         """The automaton, built on first use (once per process for shared matchers)."""
         return _Engine([f.encode("utf-8") for f in self._forms])
 
-    def _matches(self, data: bytes) -> list[tuple[int, int, bool, int, int]]:
-        """(entry index, matched characters, blocker, start byte, end byte) of the kept matches in
-        normalised UTF-8 ``data``."""
+    def _scan(self, data: bytes, nwin: int) -> tuple[dict[int, int], int, list[int]]:
+        """One pass over normalised UTF-8 ``data``: occurrences per keyword family, matched
+        characters, and matched bytes in each of ``nwin`` equal windows (blockers are not counted)."""
         info = self._info
         n = len(data)
-        out = []
+        counts: dict[int, int] = {}
+        get = counts.get
+        matched = 0
+        per_window = [0] * nwin
+        aw = _ASCII_WORD
         if self.unsegmented:
             for pid, start, end in self.engine.find(data):
                 idx, chars, _stem, blk = info[pid]
                 # Latin parts of a CJK term (CT, HIV, B超) still need word boundaries: "ct" in "project"
-                if data[start] < 0x80 and start and data[start - 1] < 0x80 and _ASCII_WORD[data[start - 1]]:
+                if data[start] < 0x80 and start and data[start - 1] < 0x80 and aw[data[start - 1]]:
                     continue
-                if data[end - 1] < 0x80 and end < n and data[end] < 0x80 and _ASCII_WORD[data[end]]:
+                if data[end - 1] < 0x80 and end < n and data[end] < 0x80 and aw[data[end]]:
                     continue
-                out.append((idx, chars, blk, start, end))
-            return out
+                if not blk:
+                    counts[idx] = get(idx, 0) + 1
+                    matched += chars
+                    per_window[start * nwin // n] += end - start
+            return counts, matched, per_window
         suffixes = self.suffixes
-        aw = _ASCII_WORD
         for pid, start, end in self.engine.find(data):
             if start:  # must start a word
                 c = data[start - 1]
-                if (aw[c] if c < 0x80 else _is_word_before(data, start)):
+                if aw[c] if c < 0x80 else _is_word_before(data, start):
                     continue
             idx, chars, stem, blk = info[pid]
             if end < n:
@@ -410,13 +416,16 @@ class KeywordMatcher:
                     else:
                         for suf in suffixes:
                             k = end + len(suf)
-                            if data.startswith(suf, k - len(suf)) and (k >= n or not _char_after(data, k)[0]):
+                            if data.startswith(suf, end) and (k >= n or not _char_after(data, k)[0]):
                                 chars += len(suf)
                                 break
                         else:
                             continue  # ends inside a word
-            out.append((idx, chars, blk, start, end))
-        return out
+            if not blk:
+                counts[idx] = get(idx, 0) + 1
+                matched += chars
+                per_window[start * nwin // n] += end - start
+        return counts, matched, per_window
 
     def score(
         self, text: str, top_k: int = 10, window_bytes: int = WINDOW_BYTES, window_density: float = WINDOW_DENSITY
@@ -436,16 +445,7 @@ class KeywordMatcher:
         data = norm.encode("utf-8")
         nbytes = len(data)
         nwin = max(1, (nbytes + window_bytes // 2) // window_bytes)  # equal windows of ~window_bytes
-        per_window = [0] * nwin
-        counts: dict[int, int] = {}
-        get = counts.get
-        matched = 0
-        for idx, chars, blk, start, end in self._matches(data):
-            if blk:
-                continue
-            counts[idx] = get(idx, 0) + 1
-            matched += chars
-            per_window[start * nwin // nbytes] += end - start
+        counts, matched, per_window = self._scan(data, nwin)
         entries = self.keyword_list.entries
         top = []
         if top_k and counts:
