@@ -42,13 +42,6 @@ from mmedc.web.frontier import DONE, FAILED, SKIPPED, Frontier
 from mmedc.web.scope import Scope, SiteRule, normalize_url, url_host
 from mmedc.web.warc import HTML_TYPES, RotatingWarcWriter
 
-try:  # httpcore imports sniffio on every request; when it is missing, each failed import walks
-    import sniffio  # noqa: F401  sys.path (a third of the crawl's CPU): make the failure instant
-except ImportError:
-    import sys
-
-    sys.modules.setdefault("sniffio", None)
-
 DEFAULT_USER_AGENT = "mmedc-crawler/0.1 (+https://github.com/mmedc/mmedc; multilingual medical corpus research)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
