@@ -140,7 +140,9 @@ def run_mmedc(docs: list[Document], workdir: str | None = None, config=None) -> 
     from mmedc.dedup import DedupConfig, MinhashBuckets, MinhashClusters, MinhashSignatures
 
     config = config or DedupConfig()
-    workdir = workdir or tempfile.mkdtemp(prefix="mmedc_dedup_bench_")
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="mmedc_dedup_bench_") as tmp:
+            return run_mmedc(docs, tmp, config)
     list(MinhashSignatures(workdir, config).run(iter(docs), 0, 1))
     list(MinhashBuckets(workdir, config).run(None, 0, 1))
     list(MinhashClusters(workdir, config).run(None, 0, 1))
