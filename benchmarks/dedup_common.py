@@ -174,7 +174,10 @@ def run_datatrove(docs: list[Document], language: str, workdir: str | None = Non
         MinhashDedupSignature,
     )
 
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="dt_dedup_bench_"))
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="dt_dedup_bench_") as tmp:
+            return run_datatrove(docs, language, tmp)
+    workdir = Path(workdir)
     cfg = MinhashConfig()
     list(MinhashDedupSignature(str(workdir / "sigs"), config=cfg, language=language).run(iter(docs), 0, 1) or [])
     for r in range(cfg.num_buckets):
