@@ -561,8 +561,8 @@ class MinhashFilter(PipelineStep):
         writer = self.exclusion_writer
         if writer is not None:
             writer.__enter__()
-            if hasattr(writer, "_start_rank"):  # ShardedParquetWriter: clear this rank's shards of an earlier attempt
-                writer._start_rank(rank)
+            if hasattr(writer, "start_rank"):  # ShardedParquetWriter: clear this rank's shards of an earlier attempt
+                writer.start_rank(rank)
         try:
             for idx, doc in enumerate(data):
                 with self.track_time():

@@ -94,8 +94,11 @@ class ShardedParquetWriter(PipelineStep):
         self._counts: dict[str, dict[str, int]] = defaultdict(lambda: {"documents": 0, "characters": 0})
         self._started = False
 
-    def _start_rank(self, rank: int) -> None:
-        """Remove what an earlier attempt of this rank left, then start fresh."""
+    def start_rank(self, rank: int) -> None:
+        """Remove what an earlier attempt of this rank left, then start fresh.
+
+        ``run`` calls it; a block that uses the writer as a side output (an ``exclusion_writer``)
+        calls it at the start of its rank, so a re-run that writes nothing still clears old shards."""
         self._reset_state(rank)
         self._started = True
         mine = self.output_folder.glob(f"{self.prefix}{rank:05d}_*.parquet*")
@@ -143,7 +146,7 @@ class ShardedParquetWriter(PipelineStep):
         if not self._started or self._rank != rank:
             if self._started:
                 self.close()
-            self._start_rank(rank)
+            self.start_rank(rank)
         if not isinstance(document.text, str):
             raise TypeError(f"document {document.id!r}: text is {type(document.text).__name__}, not str")
         row = document_to_record(document)
@@ -200,7 +203,7 @@ class ShardedParquetWriter(PipelineStep):
             self._started = False
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        self._start_rank(rank)
+        self.start_rank(rank)
         with self:
             for document in data:
                 with self.track_time():
