@@ -497,7 +497,8 @@ class TextbookCleanup(BaseFilter):
             if i in removed:
                 continue
             lines = filled(i)
-            if self.rules["toc"] and toc_like(lines) and (i < n / 2 or not self.rules["index"]):
+            headed = bool(lines) and bool(_TOC_HEADINGS.match(lines[0]))
+            if self.rules["toc"] and toc_like(lines) and (headed or i < n / 2 or not self.rules["index"]):
                 removed[i] = "toc"
                 for ln in lines:  # every line of a contents page may be an entry (OCR loses leaders)
                     toc_keys.add(_core(_key(ln)).rstrip("# "))
