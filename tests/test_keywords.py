@@ -316,3 +316,61 @@ def test_coverage_rejects_general_page_with_one_medical_paragraph():
     assert flt.filter(long_medical) is True and long_medical.metadata["med_kw_coverage"] == 1.0
     s = score_text(page, "en")
     assert s.passes(4, 0.02) and not s.passes(4, 0.02, 0.5)
+
+
+SIX_LANGUAGES = {
+    "en": (
+        EN_MEDICAL,
+        "What a stroke of luck: the computer virus that hit the council last week went viral online, and "
+        "the mayor promised new laptops, better passwords and a training day for every clerk in the town hall.",
+    ),
+    "fr": (
+        "Une patiente de 67 ans, diabétique et hypertendue, consulte aux urgences pour une douleur thoracique "
+        "et une dyspnée. L'électrocardiogramme montre un sus-décalage du segment ST et la troponine est élevée. "
+        "Le diagnostic d'infarctus du myocarde est posé ; elle reçoit de l'aspirine, du clopidogrel et de "
+        "l'héparine avant une angioplastie coronaire. La metformine est poursuivie.",
+        "Au sein de la rédaction, une quarantaine de journalistes préparent le numéro spécial sur le foie gras "
+        "et les vins du Sud-Ouest ; le chef a pris en grippe les photographes qui ratent la lumière du soir.",
+    ),
+    "es": (
+        "Paciente de 58 años con diabetes mellitus tipo 2 e hipertensión arterial que acude a urgencias por "
+        "dolor torácico y disnea. El electrocardiograma muestra elevación del ST y la troponina está elevada. "
+        "Se diagnostica un infarto agudo de miocardio y se administran aspirina, clopidogrel y heparina antes "
+        "de la angioplastia coronaria. Se mantiene el tratamiento con metformina.",
+        "Corea del Sur ganó el partido gracias a un gol en el último minuto. Los aficionados, sin una gota de "
+        "paciencia, celebraron en la plaza, y el entrenador dijo que el viaje le había costado un riñón al club.",
+    ),
+    "ru": (
+        "Пациентка 64 лет с сахарным диабетом 2 типа и артериальной гипертензией поступила с жалобами на боль "
+        "в груди и одышку. На электрокардиограмме подъём сегмента ST, уровень тропонина повышен. Диагностирован "
+        "острый инфаркт миокарда; назначены аспирин, клопидогрел и гепарин, выполнена коронарная ангиопластика "
+        "со стентированием. Лечение метформином продолжено.",
+        "Ракета стартовала точно по расписанию, и в истории программы наступил коренной перелом. Инженеры "
+        "лихорадочно проверяли данные, а стационарный телефон в центре управления звонил не переставая.",
+    ),
+    "zh": (
+        "患者，男，62岁，因突发胸痛伴大汗2小时急诊入院。既往有高血压和糖尿病病史。心电图提示前壁ST段抬高，"
+        "肌钙蛋白升高，诊断为急性心肌梗死。给予阿司匹林、氯吡格雷和肝素抗栓治疗，并行经皮冠状动脉介入治疗，"
+        "植入支架一枚。术后继续口服二甲双胍控制血糖，定期门诊随访。",
+        "作为一名音响发烧友，我这周末去了城市的心脏地带逛唱片店。途中风景很美，可惜手机中了计算机病毒，"
+        "令人头痛。晚上和朋友吃了火锅，聊起了新上映的电影和明年的旅行计划。",
+    ),
+    "ja": (
+        "62歳男性。突然の胸痛と冷汗を主訴に救急外来を受診した。高血圧と糖尿病の既往がある。心電図でST上昇を"
+        "認め、トロポニンが上昇しており、急性心筋梗塞と診断した。アスピリン、クロピドグレル、ヘパリンを投与し、"
+        "経皮的冠動脈インターベンションでステントを留置した。退院後もメトホルミンの内服を継続している。",
+        "明日もがんばろう。弦楽カルテットの演奏会の帰りに、外来語の辞書を買った。コンピュータウイルスに"
+        "注意するよう会社からメールが届き、週末はブダペストの夜景の写真を整理した。",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_each_language_keeps_medical_and_drops_ordinary_text_with_traps(lang):
+    medical, ordinary = SIX_LANGUAGES[lang]
+    flt = MedicalKeywordFilter()
+    med = Document(text=medical, id="m", metadata={"language": lang})
+    gen = Document(text=ordinary, id="g", metadata={"language": lang})
+    assert flt.filter(med) is True, med.metadata
+    assert flt.filter(gen) == (False, "too_few_keywords"), gen.metadata
+    assert gen.metadata["med_kw_count"] == 0, gen.metadata["med_kw_top"]
