@@ -2,8 +2,8 @@
 # System packages mmedc needs: tesseract with the six language packs (textbook OCR), a CJK font
 # (tests render Chinese/Japanese pages), and Java 17 (Apache Spark). Skips what is already there.
 set -euo pipefail
-pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-jpn tesseract-ocr-fra
-      tesseract-ocr-rus tesseract-ocr-spa fonts-noto-cjk)
+pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd tesseract-ocr-chi-sim tesseract-ocr-jpn tesseract-ocr-fra
+      tesseract-ocr-rus tesseract-ocr-spa fonts-noto-cjk fonts-dejavu-core)
 command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jre-headless)
 missing=()
 for p in "${pkgs[@]}"; do
