@@ -67,8 +67,8 @@ __all__ = [
 KEYWORD_DIR = Path(str(resources.files("mmedc") / "keyword_lists"))
 SUPPORTED_LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
 
-# coverage: the text is cut into windows of about this many UTF-8 bytes (a paragraph: ~700 Latin,
-# ~350 Cyrillic, ~230 CJK characters), and a window counts as medical at this density of its own
+# coverage: the text is cut into windows of about this many UTF-8 bytes (a paragraph: ~500 Latin,
+# ~270 Cyrillic, ~170 CJK characters), and a window counts as medical at this density of its own
 WINDOW_BYTES = 500
 WINDOW_DENSITY = 0.02
 
