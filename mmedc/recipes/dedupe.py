@@ -29,6 +29,7 @@ from mmedc.dedup.exact import BoilerplateConfig, BoilerplateFinder, BoilerplateL
 from mmedc.dedup.minhash import DedupConfig, MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, ShardReader, merge_manifests
+from mmedc.recipes.common import read_stats
 
 STAGES = ("boilerplate_units", "boilerplate_find", "signatures", "buckets", "clusters", "filter")
 
@@ -116,9 +117,7 @@ def _read_json(path: str) -> Any:
 
 
 def _stage_stats(work_dir: str, stage: str) -> dict[str, dict[str, Any]]:
-    blocks = _read_json(posixpath.join(work_dir, "logs", stage, "stats.json")) or []
-    return {b["name"]: {k: (v["total"] if isinstance(v, dict) and "total" in v else v)
-                        for k, v in b["stats"].items()} for b in blocks}
+    return read_stats(posixpath.join(work_dir, "logs", stage), missing_ok=True)
 
 
 def dedupe_report(output: str, work_dir: str) -> dict[str, Any]:

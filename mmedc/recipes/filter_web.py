@@ -12,7 +12,6 @@ writers first remove their own earlier shards.
 from __future__ import annotations
 
 import argparse
-import json
 import posixpath
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
 from mmedc.io.readers import CorpusReader, split_input
 from mmedc.langid import MMEDC_LANGUAGES, LanguageID
+from mmedc.recipes.common import print_output_summary, read_stats
 
 
 def filter_web_pipeline(
@@ -57,20 +57,6 @@ def filter_web_pipeline(
         MedicalKeywordFilter(**kw_args),
         ShardedParquetWriter(output, max_rows=max_rows, max_bytes=max_bytes),
     ]
-
-
-def read_stats(logging_dir: str) -> dict[str, dict[str, Any]]:
-    """Per-block counters of a finished run (datatrove's merged ``stats.json``), keyed by block name."""
-    import fsspec
-
-    path = posixpath.join(logging_dir, "stats.json")
-    with fsspec.open(path, "r") as f:
-        blocks = json.load(f)
-    out: dict[str, dict[str, Any]] = {}
-    for block in blocks:
-        counters = {k: (v["total"] if isinstance(v, dict) and "total" in v else v) for k, v in block["stats"].items()}
-        out[block["name"]] = counters
-    return out
 
 
 def run_filter_web(
@@ -133,15 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def print_summary(summary: dict[str, Any]) -> None:
-    m = summary["manifest"]
-    print(f"kept {m['rows']:,} documents in {len(m['shards'])} shard(s) -> {summary['output']}")
-    for entry in m["by_lang_source"]:
-        print(f"  {entry['lang']:>4} {entry['source']:<9} {entry['documents']:>8,} docs {entry['characters']:>12,} chars")
-    for name, counters in summary["stats"].items():
-        interesting = {k: v for k, v in counters.items() if k not in ("total", "forwarded") and not k.startswith("lang_")}
-        if interesting:
-            print(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in sorted(interesting.items())))
+print_summary = print_output_summary
 
 
 def demo(workdir: Path, **executor_kw: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+from mmedc.recipes.common import print_output_summary, read_stats
 
 LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "samples" / "site"
@@ -101,7 +102,6 @@ def run_websites(
 ) -> dict[str, Any]:
     """Crawl ``scope`` (a :class:`~mmedc.web.scope.Scope` or seed URLs) into ``warc_folder`` unless
     ``warcs``/``html`` is given, then extract and filter into ``output``. Returns a summary."""
-    from mmedc.recipes.filter_web import read_stats
 
     logging_dir = logging_dir or posixpath.join(str(output).rstrip("/"), "_logs")
     summary: dict[str, Any] = {"output": str(output), "logging_dir": logging_dir}
@@ -231,14 +231,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     if crawl:
         print(f"crawl: {crawl.get('stored', 0)} pages stored -> {summary['warc_folder']}; "
               + ", ".join(f"{k}={v}" for k, v in sorted(crawl.items()) if k not in ("stored", "total")))
-    m = summary["manifest"]
-    print(f"kept {m['rows']:,} documents in {len(m['shards'])} shard(s) -> {summary['output']}")
-    for entry in m["by_lang_source"]:
-        print(f"  {entry['lang']:>4} {entry['source']:<9} {entry['documents']:>8,} docs {entry['characters']:>12,} chars")
-    for name, counters in summary["stats"].items():
-        interesting = {k: v for k, v in counters.items() if k not in ("total", "forwarded") and not k.startswith("lang_")}
-        if interesting:
-            print(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in sorted(interesting.items())))
+    print_output_summary(summary)
 
 
 def demo(workdir: Path, **executor_kwargs: Any) -> dict[str, Any]:
