@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="runs of each executor, in A-B-B-A order (2+ evens out a machine whose load drifts)")
     p.add_argument("--workdir", default="/tmp/mmedc_bench_spark", help="input (kept) and outputs")
     args = p.parse_args(argv)
+    # PySpark starts its Python workers with OMP_NUM_THREADS=spark.task.cpus (1); datatrove's local
+    # workers inherit the environment. Give the baseline the same, or it measures thread contention.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     from mmedc.executors.spark import get_or_create_session
     from mmedc.recipes.filter_web import run_filter_web
@@ -129,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = f" (mean of {args.rounds} runs each)" if args.rounds > 1 else ""
     print(f"\n== filter_web: Spark vs local executor{runs} " + "=" * 30)
     print(f"input                    {info['documents']:>10,} docs  {mb:8.1f} MB text")
-    print(f"tasks                    {args.tasks:>10}       (local: {args.workers} workers; Spark: local[{args.workers}])")
+    print(f"tasks                    {args.tasks:>10}       (local: {args.workers} workers; Spark: local[{args.workers}]; "
+          f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})")
     print(f"local executor (baseline){local_s:>10.1f} s     {mb / local_s:6.2f} MB/s   runs: "
           + ", ".join(f"{x:.1f}" for x in times["local"]))
     print(f"Spark run                {spark_s:>10.1f} s     {mb / spark_s:6.2f} MB/s   runs: "
