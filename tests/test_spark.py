@@ -283,6 +283,9 @@ def test_four_stage_dedupe_runs_on_spark(spark, tmp_path):
     assert sorted(kept) == expected
 
 
+# -- no Spark needed ---------------------------------------------------------------------------------
+
+
 def test_unpicklable_block_is_refused_before_spark_starts(tmp_path):
     import threading
 
@@ -299,9 +302,6 @@ def test_unpicklable_block_is_refused_before_spark_starts(tmp_path):
     executor = SparkPipelineExecutor([HoldsALock()], logging_dir=str(tmp_path), master="spark://nowhere:7077")
     with pytest.raises(TypeError, match="cannot be sent to the Spark executors.*lock"):
         executor.run()
-
-
-# -- no Spark needed ---------------------------------------------------------------------------------
 
 
 def test_speculation_is_refused(tmp_path):
