@@ -140,10 +140,10 @@ class SparkPipelineExecutor(PipelineExecutor):
         skip_completed: skip ranks that have a completion marker from an earlier run (resume).
         depends: an executor (Spark or local) that must complete before this one; it is run first if
             it has not been launched, sharing this executor's Spark session.
-        master: Spark master: ``local[*]`` (default), ``local[N]``, ``local[N,F]`` (F attempts per task),
+        master: Spark master: spark-submit's or else ``local[*]`` (default), ``local[N]``, ``local[N,F]`` (F attempts per task),
             ``spark://host:7077``, ``yarn``, ``k8s://...``. Ignored when a session is already active.
         spark_conf: extra Spark configuration for a session this executor creates.
-        spark_session: an existing SparkSession to use (never stopped by this executor).
+        spark_session: an existing SparkSession to use (not stopped unless ``stop_session=True``).
         app_name: Spark application name of a session this executor creates.
         stop_session: stop the session at the end of :meth:`run`; default: only a session this
             executor created itself.
