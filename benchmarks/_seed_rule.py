@@ -1,9 +1,9 @@
-"""The seed project's keyword rule, reimplemented for the benchmarks only (not part of the library).
+"""The original MMedC release's keyword rule, reimplemented for the benchmarks only (not part of the library).
 
 Text lowercased; a keyword longer than 10 characters, or longer than 5 with a space, is counted as a
 substring (``str.count``, one pass per keyword); a shorter one only as a whole whitespace-separated
 token. distinct count and density = sum(count x len(keyword)) / len(text), kept when both reach the
-seed's per-language thresholds.
+original MMedC per-language thresholds.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SEED_THRESHOLDS: dict[str, tuple[int, float]] = {
 
 
 class SeedRule:
-    """The seed's rule over a plain keyword list (by default mmedc's list, every form as a plain string)."""
+    """The original MMedC rule over a plain keyword list (by default mmedc's list, every form as a plain string)."""
 
     def __init__(self, lang: str, keywords: list[str] | None = None):
         if keywords is None:

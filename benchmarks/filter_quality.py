@@ -1,4 +1,4 @@
-"""Document-level precision / recall / F1 of MedicalKeywordFilter against the seed's keyword rule.
+"""Document-level precision / recall / F1 of MedicalKeywordFilter against the original MMedC keyword rule.
 
 Positives: medical items of ``shared/data/text/medical`` (exam questions, PubMed abstracts, medical
 passages) joined into 1,200-3,000-character documents. Negatives: general sentences of
@@ -7,8 +7,8 @@ passages) joined into 1,200-3,000-character documents. Negatives: general senten
 data there, so their positives (and some hard negatives) are project-written (``_cjk_eval.py``).
 
 mmedc is the full filter decision (count, density and coverage, with the shipped thresholds). Both
-rules use mmedc's keyword lists (the seed's own 170-word lists are not available), so the
-comparison is about the matching rule and thresholds; the seed rule gets every form of every entry
+rules use mmedc's keyword lists (the original MMedC release's own 170-word lists are not available), so the
+comparison is about the matching rule and thresholds; the MMedC rule gets every form of every entry
 as a plain keyword.
 
     .venv/bin/python benchmarks/filter_quality.py [--data ../shared/data/text] [--seeds 5] [--sweep]

@@ -1,9 +1,9 @@
-"""Throughput of MedicalKeywordFilter against the seed's keyword rule, on the same documents, one core.
+"""Throughput of MedicalKeywordFilter against the original MMedC keyword rule, on the same documents, one core.
 
 Documents: the evaluation sets of ``filter_quality.py`` (real medical and general text in en, fr, es,
 ru; general text and project-written medical text in zh, ja), so every language is timed. Throughput
 is UTF-8 megabytes of text per CPU-second of one process (process time, so a busy machine does not
-distort it; the filter is single-threaded, run more tasks for more cores). The seed rule is given the same keyword lists. mmedc is timed with both
+distort it; the filter is single-threaded, run more tasks for more cores). The MMedC rule is given the same keyword lists. mmedc is timed with both
 automaton engines (ahocorasick-rs when installed, and the pyahocorasick fallback). Automaton build
 time (once per language per process) is reported apart and not included.
 
@@ -115,12 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     seeds = {lang: SeedRule(lang) for lang in LANGS}
     seed_secs = best_of(lambda: [seeds[lang].keep(t) for lang, ts in general.items() for t in ts], args.repeat)
     print(f"general (non-medical) documents only, all languages, {gmb:.2f} MB: " + ", ".join(parts)
-          + f", seed rule {gmb / seed_secs:.1f} MB/s")
+          + f", MMedC rule {gmb / seed_secs:.1f} MB/s")
     every = [t for lang in LANGS for t, _, _ in sets[lang]]
     ref = best_of(lambda: [t.lower() for t in every], args.repeat)
     print(f"machine reference: str.lower() over the same texts runs at {total_mb / ref:.1f} MB/s in this run")
     print("MB/s = UTF-8 megabytes per CPU-second of one process, best of --repeat runs; mmedc timed through")
-    print("MedicalKeywordFilter.filter (metadata included); the seed rule is given the same keyword lists")
+    print("MedicalKeywordFilter.filter (metadata included); the MMedC rule is given the same keyword lists")
     return 0
 
 

@@ -5,7 +5,7 @@ Measured in one run, on the same shards and tokenizer:
   and with N tokenizer worker processes;
 - baseline: HF ``datasets`` the way ``run_clm.py`` does it (Parquet -> batched ``map`` tokenize ->
   ``group_texts``), one process;
-- the seed's preparation (every document padded/truncated to ``seq_len``): the share of trained
+- the original MMedC preparation (every document padded/truncated to ``seq_len``): the share of trained
   tokens that are padding, and of text that truncation throws away.
 Then: tokens/s one H100 consumes training a ~1B Llama (``configs/llama-1b.yaml``) at a given MFU, and
 how many cores keep 10x ahead of it.
@@ -118,7 +118,7 @@ def bench_datasets(shards: str, tok, seq_len: int, cache: str) -> tuple[float, f
 
 
 def seed_padding(shards: str, tok, seq_len: int) -> dict[str, float]:
-    """The seed's preparation: each document alone, padded or truncated to seq_len."""
+    """The original MMedC preparation: each document alone, padded or truncated to seq_len."""
     from mmedc.io.parquet import iter_records
 
     real = kept = 0
