@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     cov = load_coverage()
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{'lang':4} {'docs':>5} {'med':>4} | {'mmedc P':>7} {'R':>6} {'F1':>6} {'hardFP':>7} |"
-          f" {'seed P':>7} {'R':>6} {'F1':>6} {'hardFP':>7} | mmedc matching + seed thresholds F1")
+          f" {'MMedC P':>7} {'R':>6} {'F1':>6} {'hardFP':>7} | mmedc matching + MMedC thresholds F1")
     all_sets = [build_sets(args.data, s) for s in seeds]
     for lang in LANGS:
         matcher = get_matcher(lang)
@@ -180,7 +180,7 @@ def bundled_sample(thresholds: dict[str, tuple[int, float]], cov: dict[str, floa
     rows = [r for r in build_web_rows() if r["label"] != "bad" and r.get("text")]
     print("\nbundled web sample (mmedc/samples/web, project-written; 'mixed' pages count as general)")
     print(f"{'lang':4} {'docs':>5} {'med':>4} | {'mmedc P':>7} {'R':>6} {'F1':>6} {'mixedFP':>7} |"
-          f" {'seed P':>7} {'R':>6} {'F1':>6} {'mixedFP':>7}")
+          f" {'MMedC P':>7} {'R':>6} {'F1':>6} {'mixedFP':>7}")
     for lang in LANGS:
         sub = [r for r in rows if r["label_lang"] == lang]
         if not sub:
