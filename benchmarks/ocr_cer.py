@@ -7,15 +7,19 @@ Measures, in one run:
    :func:`mmedc.textbooks.ocr.ocr_page`, which reads a page shredded into fragments again as one block;
 2. CER on pages rendered at 300 dpi from real sentences in en, fr, es, ru, zh, ja
    (``text/general/<lang>.txt``, Leipzig corpora) with the fonts the sample books use;
-   baseline in the same run: tesseract's raw output, before mmedc removes the spaces it inserts
-   between Chinese/Japanese characters; and the same pages at 200 dpi;
+   baselines in the same run: tesseract's raw output, before mmedc removes the spaces it inserts
+   between Chinese/Japanese characters, and mmedc without stroke thickening (the previous setting);
+   and the same pages at 200 dpi;
+2c. Chinese in the four Noto CJK faces (Serif/Sans, Regular/Bold) and as binarised 200 dpi scans,
+   with and without stroke thickening (:func:`mmedc.textbooks.ocr.thicken_strokes`), on other
+   sentences than section 2 (pages ``--pages`` onwards);
 3. similarity to their source text of the six scanned sample books (image-only PDFs), OCR'd by
    PdfReader, raw and after TextbookCleanup;
 4. OCR pages/s on one core (``OMP_THREAD_LIMIT=1``, what every mmedc task runs) vs tesseract's default
-   threading, on the rendered pages.
+   threading, on the rendered pages; and on the Chinese pages alone, with and without thickening.
 
-CER = Levenshtein distance / reference length, after joining lines (no space between CJK characters
-at a line break) and collapsing whitespace in both texts; full- and half-width forms (``！``/``!``)
+CER = Levenshtein distance / reference length, after joining lines (no space between CJK characters,
+full-width punctuation included, at a line break) and collapsing whitespace in both texts; full- and half-width forms (``！``/``!``)
 count as one character (NFKC), the strict figure is printed beside it. Real data: ``../shared/data`` (override with ``--data``).
 
     .venv/bin/python benchmarks/ocr_cer.py [--data ../shared/data] [--pages 2]
@@ -52,10 +56,14 @@ _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])\s*\n\s*(?=[{_CJK}])")
 
 
 def norm(text: str, nfkc: bool) -> str:
-    """Join lines (without a space between CJK characters), collapse whitespace; NFKC if asked."""
+    """Join lines (without a space between CJK characters), collapse whitespace; NFKC if asked.
+
+    Lines are joined before NFKC: NFKC turns a full-width comma ending a line into an ASCII one, which
+    would then be joined to the next line with a space that counts as an error.
+    """
+    text = _CJK_BREAK.sub("", text.strip())
     if nfkc:
         text = unicodedata.normalize("NFKC", text)
-    text = _CJK_BREAK.sub("", text.strip())
     return re.sub(r"\s+", " ", text)
 
 
@@ -81,10 +89,50 @@ def page_text(data: Path, lang: str, page: int) -> str:
     return sep.join(sentences[start:start + 12])
 
 
+def chinese_faces(data: Path, first: int, n: int) -> None:
+    """CER of Chinese pages in the four Noto CJK faces, rendered at 300 dpi and as binarised 200 dpi scans
+    (read at 300 dpi, as PdfReader renders them), thickened (mmedc) vs not (baseline)."""
+    from PIL import Image
+
+    from mmedc.textbooks import sample
+    from mmedc.textbooks.ocr import ocr_image, stroke_width
+
+    folder = Path(sample.cjk_font_path() or "").parent
+    faces = [f for f in ("NotoSerifCJK-Regular", "NotoSerifCJK-Bold", "NotoSansCJK-Regular", "NotoSansCJK-Bold")
+             if (folder / f"{f}.ttc").exists()]
+    print(f"\nChinese, pages {first + 1}-{first + n} of the sentences, per typeface: CER not thickened (baseline)"
+          " vs thickened when thin (mmedc)")
+    print(f"{'face':<22}{'page':<16}{'stroke px':>10}{'baseline':>10}{'mmedc':>8}")
+    original = sample.cjk_font_path
+    try:
+        for face in faces:
+            sample.cjk_font_path = lambda face=face: str(folder / f"{face}.ttc")  # render_text_page's font
+            for kind in ("300 dpi render", "200 dpi scan"):
+                err = {"base": 0.0, "mmedc": 0.0}
+                chars, widths = 0, []
+                for p in range(first, first + n):
+                    if kind == "300 dpi render":
+                        image, lines = sample.render_text_page(page_text(data, "zh", p), "zh", dpi=300)
+                    else:
+                        image, lines = sample.render_text_page(page_text(data, "zh", p), "zh", dpi=200)
+                        image = image.point(lambda v: 255 if v > 128 else 0)
+                        image = image.resize((image.width * 3 // 2, image.height * 3 // 2), Image.BICUBIC)
+                    truth = "".join(lines)
+                    widths.append(stroke_width(image))
+                    chars += len(truth)
+                    err["base"] += cer(ocr_image(image, "zh", dpi=300, thicken=False), truth) * len(truth)
+                    err["mmedc"] += cer(ocr_image(image, "zh", dpi=300), truth) * len(truth)
+                print(f"{face:<22}{kind:<16}{sum(widths) / len(widths):>10.1f}{err['base'] / chars:>10.2%}"
+                      f"{err['mmedc'] / chars:>8.2%}")
+    finally:
+        sample.cjk_font_path = original
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--pages", type=int, default=2, help="rendered pages per language")
+    ap.add_argument("--faces-pages", type=int, default=3, help="Chinese pages per typeface in section 2c")
     ap.add_argument("--speed-seconds", type=float, default=8.0, help="time budget of each speed measurement")
     ap.add_argument("--no-books", dest="books", action="store_false", help="skip the scanned sample books")
     args = ap.parse_args(argv)
@@ -115,15 +163,15 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. rendered pages in six languages
     print(f"\nrendered A5 pages, 11 pt, {args.pages} page(s) per language")
-    print(f"{'lang':<5}{'chars':>7}{'CER 300dpi':>12}{'strict':>8}{'baseline raw':>14}{'CER 200dpi':>12}"
-          f"{'s/page':>8}")
+    print(f"{'lang':<5}{'chars':>7}{'CER 300dpi':>12}{'strict':>8}{'baseline raw':>14}{'not thickened':>15}"
+          f"{'CER 200dpi':>12}{'s/page':>8}")
     pages = []
     worst = 0.0
     for lang in LANGS:
         if not can_render(lang):
             print(f"{lang:<5} skipped: no font")
             continue
-        tot = {"chars": 0, "e300": 0.0, "strict": 0.0, "raw": 0.0, "e200": 0.0, "t": 0.0}
+        tot = {"chars": 0, "e300": 0.0, "strict": 0.0, "raw": 0.0, "thin": 0.0, "e200": 0.0, "t": 0.0}
         for p in range(args.pages):
             text = page_text(data, lang, p)
             image, lines = render_text_page(text, lang, dpi=300)
@@ -140,12 +188,17 @@ def main(argv: list[str] | None = None) -> int:
             tot["e300"] += cer(hyp, truth) * n
             tot["strict"] += cer(hyp, truth, nfkc=False) * n
             tot["raw"] += cer(raw, truth) * n
+            tot["thin"] += cer(ocr_image(image, lang, thicken=False), truth) * n
             tot["e200"] += cer(ocr_image(low, lang), low_truth) * n
         c = tot["chars"]
         worst = max(worst, tot["e300"] / c)
-        print(f"{lang:<5}{c:>7}{tot['e300'] / c:>12.2%}{tot['strict'] / c:>8.2%}{tot['raw'] / c:>14.2%}{tot['e200'] / c:>12.2%}"
-              f"{tot['t'] / args.pages:>8.2f}")
+        print(f"{lang:<5}{c:>7}{tot['e300'] / c:>12.2%}{tot['strict'] / c:>8.2%}{tot['raw'] / c:>14.2%}"
+              f"{tot['thin'] / c:>15.2%}{tot['e200'] / c:>12.2%}{tot['t'] / args.pages:>8.2f}")
     print(f"worst language at 300 dpi: CER {worst:.2%} (target <= 2%)")
+
+    # 2c. Chinese in other typefaces and as binarised scans, with and without stroke thickening
+    if can_render("zh"):
+        chinese_faces(data, args.pages, args.faces_pages)
 
     # 2b. the same pages shrunk to 70% (a 210 dpi scan): tesseract's layout analysis (psm 3, baseline)
     # vs ocr_page, which reads a shredded page again as one block
@@ -194,28 +247,33 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    # 4. speed: one thread (mmedc's setting) vs tesseract's default threading
+    # 4. speed: one thread (mmedc's setting) vs tesseract's default threading; Chinese pages with and
+    # without stroke thickening
+    import pickle
+
     print("\nOCR speed on the rendered pages (300 dpi)")
-    for label, env in (("OMP_THREAD_LIMIT=1 (per core)", "1"), ("tesseract default threads", None)):
+    chinese = [pg for pg in pages if pg[1] == "zh"]
+    runs = [("all pages, OMP_THREAD_LIMIT=1 (per core)", "1", pages, "None"),
+            ("all pages, tesseract default threads", None, pages, "None")]
+    if chinese:
+        runs += [("zh pages, not thickened (baseline)", "1", chinese, "False"),
+                 ("zh pages, thickened when thin (mmedc)", "1", chinese, "None")]
+    for label, env, subset, thicken in runs:
         code = (
             "import os,sys,time,pickle;from mmedc.textbooks.ocr import ocr_image;"
             "pages=pickle.load(sys.stdin.buffer);n=0;t=time.perf_counter();b=float(sys.argv[1])\n"
             "while time.perf_counter()-t<b:\n"
-            " img,lang=pages[n%len(pages)];ocr_image(img,lang);n+=1\n"
+            f" img,lang=pages[n%len(pages)];ocr_image(img,lang,thicken={thicken});n+=1\n"
             "print(n, time.perf_counter()-t)"
         )
-        import pickle
-
         env_vars = dict(os.environ)
         env_vars.pop("OMP_THREAD_LIMIT", None)
         if env:
             env_vars["OMP_THREAD_LIMIT"] = env
-        t0 = time.process_time()
-        res = subprocess.run([sys.executable, "-c", code, str(args.speed_seconds)], input=pickle.dumps(pages),
+        res = subprocess.run([sys.executable, "-c", code, str(args.speed_seconds)], input=pickle.dumps(subset),
                              capture_output=True, env=env_vars, check=True)
         n, secs = res.stdout.decode().split()
-        del t0
-        print(f"  {label:<32}{int(n) / float(secs):6.2f} pages/s  ({n} pages in {float(secs):.1f} s)")
+        print(f"  {label:<42}{int(n) / float(secs):6.2f} pages/s  ({n} pages in {float(secs):.1f} s)")
     return 0
 
 

@@ -283,7 +283,7 @@ def test_shredded_ocr_is_read_again_as_one_block(monkeypatch):
     coherent = "高血压是基层医疗中最常见的慢性疾病。\n血压长期升高会损伤血管内皮。"
     calls = []
 
-    def fake(image, lang="eng", psm=3, timeout=0, dpi=None):
+    def fake(image, lang="eng", psm=3, timeout=0, dpi=None, thicken=None):
         calls.append(psm)
         return shredded if psm == 3 else coherent
 
@@ -293,3 +293,71 @@ def test_shredded_ocr_is_read_again_as_one_block(monkeypatch):
     calls.clear()
     monkeypatch.setattr(ocr_mod, "ocr_image", lambda *a, **k: calls.append(k.get("psm")) or coherent)
     assert ocr_mod.ocr_page(None, "zh") == (coherent, False) and calls == [3]  # one pass when coherent
+
+
+CHINESE = ("高血压是基层医疗中最常见的慢性疾病，长期血压升高会损伤心、脑、肾和血管。"
+           "糖尿病患者应定期检查血糖、糖化血红蛋白和尿微量白蛋白，并在医生指导下调整用药。") * 4
+
+
+def test_thin_chinese_strokes_are_thickened_and_heavy_ones_left_alone():
+    if not can_render("zh"):
+        pytest.skip("font missing")
+    from PIL import Image, ImageFilter
+
+    from mmedc.textbooks.sample import render_text_page
+
+    page, _ = render_text_page(CHINESE, "zh", dpi=300)
+    thin = ocr_mod.stroke_width(page)
+    assert 1 <= thin <= 4  # 11 pt Song type at 300 dpi
+    thick, done = ocr_mod.thicken_strokes(page, 300)
+    assert done and ocr_mod.stroke_width(thick) > thin
+    assert sum(thick.histogram()[:128]) > 1.3 * sum(page.histogram()[:128])  # more ink, same page
+    heavy = page.filter(ImageFilter.MinFilter(5))  # bold type / ink spread
+    assert ocr_mod.stroke_width(heavy) > 5.5 and ocr_mod.thicken_strokes(heavy, 300) == (heavy, False)
+    low, _ = render_text_page(CHINESE, "zh", dpi=200)
+    assert ocr_mod.thicken_strokes(low, 200)[1] is False  # no gain measured at 200 dpi
+    blank = Image.new("L", (300, 300), 255)
+    assert ocr_mod.stroke_width(blank) == float("inf") and not ocr_mod.thicken_strokes(blank)[1]
+    assert ocr_mod.needs_thickening("zh") and ocr_mod.needs_thickening("en+chi_sim")
+    assert not any(ocr_mod.needs_thickening(lang) for lang in ("en", "fr", "es", "ru", "ja"))
+
+
+def test_ocr_thickens_chinese_pages_only(monkeypatch):
+    if not can_render("zh"):
+        pytest.skip("font missing")
+    from mmedc.textbooks.sample import render_text_page
+
+    seen = []
+    monkeypatch.setattr("pytesseract.image_to_string",
+                        lambda image, lang, config, timeout: seen.append(ocr_mod.stroke_width(image)) or "")
+    page, _ = render_text_page(CHINESE, "zh", dpi=300)
+    base = ocr_mod.stroke_width(page)
+    ocr_mod.ocr_image(page, "zh")
+    ocr_mod.ocr_image(page, "ja")
+    ocr_mod.ocr_image(page, "zh", thicken=False)
+    ocr_mod.ocr_image(page, "ja", thicken=True)
+    assert seen[0] > base and seen[1] == base and seen[2] == base and seen[3] > base
+
+
+@pytest.mark.parametrize("thicken", [True, False])
+def test_reader_records_thickened_pages(tmp_path, monkeypatch, thicken):
+    if not can_render("zh"):
+        pytest.skip("font missing")
+    import mmedc.textbooks.pdf as pdf_mod
+
+    book = write_scanned_pdf(tmp_path / "scan_zh.pdf", "zh", dpi=200, with_front=False)
+    widths = []
+
+    def fake_ocr_page(image, lang, **kwargs):
+        assert kwargs["thicken"] is False  # decided once by the reader
+        widths.append(ocr_mod.stroke_width(image))
+        return "高血压是基层医疗中最常见的慢性疾病。", False
+
+    monkeypatch.setattr(pdf_mod, "ocr_page", fake_ocr_page)
+    docs, reader = read(tmp_path, thicken=thicken)
+    spans = docs[0].metadata["pages"]
+    assert len(spans) == book.pages and all(s["method"] == "ocr" for s in spans)
+    marked = [s for s in spans if s.get("ocr_thickened")]
+    assert len(marked) == (book.pages if thicken else 0)
+    assert stats(reader).get("pages_ocr_thickened", 0) == len(marked)
+    assert all(w >= 5 for w in widths) if thicken else all(w <= 4 for w in widths)

@@ -34,9 +34,11 @@ from mmedc.textbooks.ocr import (
     TESSERACT_LANGS,
     detect_ocr_language,
     detect_text_language,
+    needs_thickening,
     ocr_page,
     render_page,
     require_languages,
+    thicken_strokes,
     upright,
 )
 
@@ -122,6 +124,8 @@ class PdfReader(BaseDiskReader):
         rotate_pages: run tesseract's orientation detection on each scanned page and turn sideways or
             upside-down pages upright before OCR (costs an OSD pass per page, see the docs).
         rotate_threshold: minimum OSD orientation confidence to rotate a page.
+        thicken: thicken thin strokes before OCR in the languages whose model gains from it (Chinese;
+            see :func:`~mmedc.textbooks.ocr.thicken_strokes`); such pages carry ``ocr_thickened``.
     """
 
     name = "📕 PDF books"
@@ -148,6 +152,7 @@ class PdfReader(BaseDiskReader):
         psm: int = 3,
         rotate_pages: bool = False,
         rotate_threshold: float = 5.0,
+        thicken: bool = True,
         limit: int = -1,
         skip: int = 0,
         file_progress: bool = False,
@@ -183,6 +188,7 @@ class PdfReader(BaseDiskReader):
         self.psm = psm
         self.rotate_pages = rotate_pages
         self.rotate_threshold = rotate_threshold
+        self.thicken = thicken
         if isinstance(language, str):
             self._check_language(language)
 
@@ -435,7 +441,13 @@ class PdfReader(BaseDiskReader):
                         if turned:
                             pages[i]["rotated"] = turned
                             self.stat_update("pages_rotated")
-                    text, again = ocr_page(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi)
+                    if self.thicken and needs_thickening(lang):
+                        image, thickened = thicken_strokes(image, dpi)
+                        if thickened:
+                            pages[i]["ocr_thickened"] = True
+                            self.stat_update("pages_ocr_thickened")
+                    text, again = ocr_page(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi,
+                                           thicken=False)
                     if again:
                         pages[i]["ocr_psm"] = 6
                         self.stat_update("pages_ocr_read_as_block")
@@ -468,7 +480,7 @@ class PdfReader(BaseDiskReader):
             span = {"page": p["page"], "start": offset, "end": offset + len(text), "method": p["method"]}
             if p.get("printed"):
                 span["printed"] = p["printed"]
-            for key in ("ocr_dpi", "rotated", "ocr_psm"):
+            for key in ("ocr_dpi", "rotated", "ocr_psm", "ocr_thickened"):
                 if p.get(key):
                     span[key] = p[key]
             spans.append(span)
