@@ -15,6 +15,9 @@ Measures, in one run:
    sentences than section 2 (pages ``--pages`` onwards);
 3. similarity to their source text of the six scanned sample books (image-only PDFs), OCR'd by
    PdfReader, raw and after TextbookCleanup;
+2d. with ``--candidates``: the other settings tried for Chinese, against mmedc's, on the same pages:
+   400 dpi, ``chi_sim+chi_tra`` (when the pack is installed), psm 6, ``preserve_interword_spaces``,
+   Sauvola binarisation, no thickening;
 4. OCR pages/s on one core (``OMP_THREAD_LIMIT=1``, what every mmedc task runs) vs tesseract's default
    threading, on the rendered pages; and on the Chinese pages alone, with and without thickening.
 
@@ -128,11 +131,49 @@ def chinese_faces(data: Path, first: int, n: int) -> None:
         sample.cjk_font_path = original
 
 
+def chinese_candidates(data: Path, n: int) -> None:
+    """CER and s/page of the candidate OCR settings for Chinese pages (300 dpi renders unless stated)."""
+    import pytesseract
+
+    from mmedc.textbooks.ocr import clean_ocr_text, installed_languages, ocr_image
+    from mmedc.textbooks.sample import render_text_page
+
+    def tess(lang: str, config: str):
+        return lambda image: clean_ocr_text(pytesseract.image_to_string(image, lang=lang, config=config))
+
+    candidates = [
+        ("mmedc: chi_sim, psm 3, thickened when thin", 300, lambda image: ocr_image(image, "zh", dpi=300)),
+        ("not thickened (previous setting)", 300, tess("chi_sim", "--psm 3 --dpi 300")),
+        ("400 dpi", 400, tess("chi_sim", "--psm 3 --dpi 400")),
+        ("400 dpi, thickened", 400, lambda image: ocr_image(image, "zh", dpi=400)),
+        ("psm 6 (one block)", 300, tess("chi_sim", "--psm 6 --dpi 300")),
+        ("preserve_interword_spaces=1", 300, tess("chi_sim", "--psm 3 --dpi 300 -c preserve_interword_spaces=1")),
+        ("Sauvola binarisation", 300, tess("chi_sim", "--psm 3 --dpi 300 -c thresholding_method=2")),
+    ]
+    if "chi_tra" in installed_languages():
+        candidates.insert(4, ("chi_sim+chi_tra", 300, tess("chi_sim+chi_tra", "--psm 3 --dpi 300")))
+    rendered = {dpi: [render_text_page(page_text(data, "zh", p), "zh", dpi=dpi) for p in range(n)] for dpi in (300, 400)}
+    print(f"\nChinese candidates, pages 1-{n} of the sentences")
+    print(f"{'setting':<46}{'CER':>8}{'s/page':>8}")
+    for label, dpi, read in candidates:
+        err, chars, secs = 0.0, 0, 0.0
+        for image, lines in rendered[dpi]:
+            truth = "".join(lines)
+            t = time.perf_counter()
+            text = read(image)
+            secs += time.perf_counter() - t
+            err += cer(text, truth) * len(truth)
+            chars += len(truth)
+        print(f"{label:<46}{err / chars:>8.2%}{secs / n:>8.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--pages", type=int, default=2, help="rendered pages per language")
     ap.add_argument("--faces-pages", type=int, default=3, help="Chinese pages per typeface in section 2c")
+    ap.add_argument("--candidates", type=int, default=0, metavar="N",
+                    help="compare the candidate Chinese settings on N pages (section 2d; off by default)")
     ap.add_argument("--speed-seconds", type=float, default=8.0, help="time budget of each speed measurement")
     ap.add_argument("--no-books", dest="books", action="store_false", help="skip the scanned sample books")
     args = ap.parse_args(argv)
@@ -199,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     # 2c. Chinese in other typefaces and as binarised scans, with and without stroke thickening
     if can_render("zh"):
         chinese_faces(data, args.pages, args.faces_pages)
+        if args.candidates:
+            chinese_candidates(data, args.candidates)
 
     # 2b. the same pages shrunk to 70% (a 210 dpi scan): tesseract's layout analysis (psm 3, baseline)
     # vs ocr_page, which reads a shredded page again as one block

@@ -124,7 +124,7 @@ def clean_ocr_text(text: str) -> str:
 THIN_STROKE_MODELS = frozenset({"chi_sim", "chi_tra"})
 
 
-def stroke_width(image: Any) -> float:
+def stroke_width(image: Any, step: int = 3) -> float:
     """Typical stroke width of a page in pixels: the median length of its dark runs, along rows and columns.
 
     Returns ``inf`` for a page without dark pixels. Runs across a stroke outnumber runs along one, so the
@@ -134,7 +134,7 @@ def stroke_width(image: Any) -> float:
 
     dark = np.asarray(image.convert("L") if image.mode != "L" else image) < 128
     lengths = []
-    for grid in (dark, dark.T):
+    for grid in (dark[::step], dark.T[::step]):  # every step-th row and column: the same median, faster
         edges = np.diff(np.pad(grid, ((0, 0), (1, 1))).view(np.int8), axis=1)
         starts, ends = np.nonzero(edges == 1)[1], np.nonzero(edges == -1)[1]
         lengths.append(ends - starts)
