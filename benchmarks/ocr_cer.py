@@ -13,11 +13,11 @@ Measures, in one run:
 2c. Chinese in the four Noto CJK faces (Serif/Sans, Regular/Bold) and as binarised 200 dpi scans,
    with and without stroke thickening (:func:`mmedc.textbooks.ocr.thicken_strokes`), on other
    sentences than section 2 (pages ``--pages`` onwards);
-3. similarity to their source text of the six scanned sample books (image-only PDFs), OCR'd by
-   PdfReader, raw and after TextbookCleanup;
 2d. with ``--candidates``: the other settings tried for Chinese, against mmedc's, on the same pages:
    400 dpi, ``chi_sim+chi_tra`` (when the pack is installed), psm 6, ``preserve_interword_spaces``,
    Sauvola binarisation, no thickening;
+3. similarity to their source text of the six scanned sample books (image-only PDFs), OCR'd by
+   PdfReader, raw and after TextbookCleanup;
 4. OCR pages/s on one core (``OMP_THREAD_LIMIT=1``, what every mmedc task runs) vs tesseract's default
    threading, on the rendered pages; and on the Chinese pages alone, with and without thickening.
 
@@ -247,13 +247,17 @@ def main(argv: list[str] | None = None) -> int:
     # vs ocr_page, which reads a shredded page again as one block
     from mmedc.textbooks.ocr import ocr_page
 
-    print("\nfirst page per language shrunk to 70% (210 dpi): CER with psm 3 alone vs ocr_page()")
+    print("\nfirst page per language shrunk to 70% (210 dpi): CER with psm 3 alone vs ocr_page(),"
+          " not thickened / thickened when thin (Chinese)")
     for image, lang in pages[::args.pages]:
         small = image.resize((int(image.width * 0.7), int(image.height * 0.7)), Image.LANCZOS)
         truth = ("" if lang in ("zh", "ja") else " ").join(render_text_page(page_text(data, lang, 0), lang)[1])
-        text, again = ocr_page(small, lang)
-        print(f"  {lang}: psm 3 {cer(ocr_image(small, lang), truth):6.2%}   ocr_page {cer(text, truth):6.2%}"
-              f"{'  (read again as a block)' if again else ''}")
+        row = []
+        for thicken in (False, None):
+            text, again = ocr_page(small, lang, thicken=thicken)
+            row.append(f"psm 3 {cer(ocr_image(small, lang, thicken=thicken), truth):6.2%}  ocr_page "
+                       f"{cer(text, truth):6.2%}{' (again)' if again else '        '}")
+        print(f"  {lang}: " + "  |  ".join(row))
 
     # 3. whole scanned books: PdfReader (render + OCR) -> TextbookCleanup, similarity to the book's source
     if args.books:
