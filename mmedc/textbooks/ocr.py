@@ -13,8 +13,8 @@
 - Chinese pages with thin strokes (Song/Ming and light Hei typefaces, faint scans) are read with
   their dark strokes thickened by one pixel (a 3x3 minimum filter) before OCR: Tesseract's ``chi_sim``
   model misreads thin-stroked characters (宪 as 完, 希 as 硕); on pages rendered from real sentences
-  in four Noto CJK faces and on binarised 200 dpi scans this cuts Chinese CER by 30-70% (figures in
-  docs/textbooks.md). The stroke width is measured on each page (median dark run length) and pages
+  in three Noto CJK faces and on binarised 200 dpi scans of them this cuts Chinese CER by a sixth to two
+  thirds (figures in docs/textbooks.md; bold Hei, already heavy, is left alone). The stroke width is measured on each page (median dark run length) and pages
   that are already heavy (bold type, ink spread) or below 250 dpi are left alone; Japanese (``jpn``)
   and the Latin and Cyrillic models do not gain from it and are never thickened. Written here because
   Pillow has the filter but no notion of when a page needs it.
