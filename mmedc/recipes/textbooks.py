@@ -56,6 +56,7 @@ def build_pipeline(
     dpi: int = 300,
     max_pixels: int = 12_000_000,
     rotate_pages: bool = False,
+    thicken: bool = True,
     cleanup: bool | dict[str, Any] = True,
     langid: bool = True,
     glob_pattern: str | None = "**/*.[pP][dD][fF]",
@@ -71,7 +72,7 @@ def build_pipeline(
 
     steps: list[PipelineStep] = [
         PdfReader(input_folder, glob_pattern=glob_pattern, engine=engine, ocr=ocr, language=language, split=split,
-                  dpi=dpi, max_pixels=max_pixels, rotate_pages=rotate_pages),
+                  dpi=dpi, max_pixels=max_pixels, rotate_pages=rotate_pages, thicken=thicken),
     ]
     if cleanup:
         steps.append(TextbookCleanup(**(cleanup if isinstance(cleanup, dict) else {})))
@@ -98,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pixels", type=int, default=12_000_000, help="bound on pixels per rendered page")
     p.add_argument("--rotate-pages", action="store_true",
                    help="turn sideways/upside-down scans upright before OCR (an orientation pass per page)")
+    p.add_argument("--no-thicken", action="store_true",
+                   help="do not thicken thin strokes of Chinese pages before OCR (see docs/textbooks.md)")
     p.add_argument("--no-cleanup", action="store_true", help="skip TextbookCleanup")
     p.add_argument("--disable-rule", action="append", default=[], metavar="RULE",
                    help="turn one cleanup rule off (repeatable): control_chars, whitespace, page_numbers, "
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
     cleanup: bool | dict[str, Any] = False if args.no_cleanup else {r: False for r in args.disable_rule} or True
     pipeline = build_pipeline(args.input, args.output, engine=args.engine, ocr=args.ocr, language=args.language,
                               split=args.split, dpi=args.dpi, max_pixels=args.max_pixels,
-                              rotate_pages=args.rotate_pages, cleanup=cleanup,
+                              rotate_pages=args.rotate_pages, thicken=not args.no_thicken, cleanup=cleanup,
                               langid=not args.no_langid, glob_pattern=args.glob, max_rows=args.max_rows)
     kwargs = executor_kwargs(args) | overrides
     logging_dir = args.logging_dir or os.path.join(args.output, "_logs")
