@@ -79,7 +79,7 @@ def test_quick_demo_without_ocr(tmp_path, monkeypatch):
 
 
 def test_options_reach_the_blocks(tmp_path):
-    args = build_parser().parse_args(["in", "out", "--engine", "pdfplumber", "--split", "chapter", "--no-langid",
+    args = build_parser().parse_args(["--input", "in", "--output", "out", "--engine", "pdfplumber", "--split", "chapter", "--no-langid",
                                       "--disable-rule", "bibliography", "--language", "fr", "--rotate-pages"])
     assert args.rotate_pages is True
     assert args.engine == "pdfplumber" and args.disable_rule == ["bibliography"]
@@ -90,7 +90,7 @@ def test_options_reach_the_blocks(tmp_path):
     assert reader.rotate_pages is True
     assert cleanup.rules["bibliography"] is False and cleanup.rules["toc"] is True
     with pytest.raises(SystemExit):
-        main([str(tmp_path), str(tmp_path / "o"), "--disable-rule", "nonsense"])
+        main(["--input", str(tmp_path), "--output", str(tmp_path / "o"), "--disable-rule", "nonsense"])
 
 
 def test_language_check_counts_mismatches():

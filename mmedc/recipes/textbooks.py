@@ -88,8 +88,9 @@ def build_pipeline(
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options of ``mmedc run textbooks`` / ``pipelines/textbooks.py``."""
     p = argparse.ArgumentParser(prog="mmedc run textbooks", description=__doc__.splitlines()[0])
-    p.add_argument("input", help="folder (or fsspec URL) of PDF books; <book>.json sidecars may name their language")
-    p.add_argument("output", help="output folder for the Parquet shards")
+    p.add_argument("--input", required=True,
+                   help="folder (or fsspec URL) of PDF books; <book>.json sidecars may name their language")
+    p.add_argument("--output", required=True, help="output folder for the Parquet shards")
     p.add_argument("--engine", choices=["pypdfium2", "pdfplumber"], default="pypdfium2", help="text-layer engine")
     p.add_argument("--ocr", choices=["auto", "never", "always"], default="auto", help="OCR scanned pages (auto)")
     p.add_argument("--language", default=None,
@@ -155,7 +156,7 @@ def demo(workdir: pathlib.Path, ocr: bool = True, **executor_kwargs: Any) -> dic
     inputs = workdir / "input" / "textbooks"
     books = generate_sample_books(inputs, text_languages=("en", "zh"), scanned_languages=("ru",) if ocr else ())
     output = workdir / "textbooks"
-    argv = [str(inputs), str(output), "--tasks", str(max(1, len(books))), "--workers", "2"]
+    argv = ["--input", str(inputs), "--output", str(output), "--tasks", str(max(1, len(books))), "--workers", "2"]
     if not ocr:
         argv += ["--ocr", "never"]
     args = build_parser().parse_args(argv)
