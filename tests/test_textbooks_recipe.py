@@ -57,7 +57,7 @@ def test_rerun_resumes_without_duplicates(demo_run):
     # a task killed mid-run: its completion marker is missing and it left a temporary shard behind
     markers[0].unlink()
     (output / "00000_00009.parquet.tmp").write_bytes(b"half a shard")
-    argv = [summary["input"], str(output), "--tasks", "3", "--workers", "1"]
+    argv = ["--input", summary["input"], "--output", str(output), "--tasks", "3", "--workers", "1"]
     assert main(argv) == 0
     after = rows(output)
     assert [r["id"] for r in after] == [r["id"] for r in before]
