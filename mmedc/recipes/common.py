@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import posixpath
 from typing import Any
+
+
+def add_shard_args(parser: argparse.ArgumentParser | argparse._ArgumentGroup, max_rows: int = 100_000) -> None:
+    """The output-shard bounds every recipe takes: ``--max-rows`` and ``--max-mb``."""
+    parser.add_argument("--max-rows", type=int, default=max_rows, help="rows per output shard at most")
+    parser.add_argument("--max-mb", type=float, default=256, help="uncompressed text MB per shard at most")
+
+
+def shard_kwargs(args: argparse.Namespace) -> dict[str, int]:
+    """``max_rows`` / ``max_bytes`` for :class:`~mmedc.io.parquet.ShardedParquetWriter` from those options."""
+    return {"max_rows": args.max_rows, "max_bytes": int(args.max_mb * 2**20)}
 
 
 def read_stats(logging_dir: str, missing_ok: bool = False) -> dict[str, dict[str, Any]]:

@@ -29,7 +29,7 @@ from mmedc.dedup.exact import BoilerplateConfig, BoilerplateFinder, BoilerplateL
 from mmedc.dedup.minhash import DedupConfig, MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, ShardReader, merge_manifests
-from mmedc.recipes.common import read_stats
+from mmedc.recipes.common import add_shard_args, read_stats, shard_kwargs
 
 STAGES = ("boilerplate_units", "boilerplate_find", "signatures", "buckets", "clusters", "filter")
 
@@ -191,8 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boilerplate-min-docs", type=int, default=20, help="documents of one source a unit must occur in")
     p.add_argument("--boilerplate-min-fraction", type=float, default=0.0, help="... and this fraction of them")
     p.add_argument("--boilerplate-min-chars", type=int, default=20, help="shorter units are never boilerplate")
-    p.add_argument("--max-rows", type=int, default=100_000, help="rows per output shard at most")
-    p.add_argument("--max-mb", type=float, default=256, help="uncompressed text MB per shard at most")
+    add_shard_args(p)
     p.add_argument("--limit", type=int, default=-1, help="documents per task and input at most (for trials)")
     add_executor_args(p)
     return p
@@ -212,8 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.logging_dir:
         print("note: dedupe writes its logs under <work-dir>/logs/<stage>; --logging-dir is ignored")
     report = run_dedupe(args.input, args.output, work_dir=args.work_dir, config=config, boilerplate=boilerplate,
-                        tag_only=args.tag_only, max_rows=args.max_rows, max_bytes=int(args.max_mb * 2**20),
-                        limit=args.limit, **kw)
+                        tag_only=args.tag_only, limit=args.limit,
+                        **shard_kwargs(args), **kw)
     print_report(report)
     return 0
 

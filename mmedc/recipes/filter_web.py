@@ -21,7 +21,7 @@ from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
 from mmedc.io.readers import CorpusReader, split_input
 from mmedc.langid import MMEDC_LANGUAGES, LanguageID
-from mmedc.recipes.common import print_output_summary, read_stats
+from mmedc.recipes.common import add_shard_args, print_output_summary, read_stats, shard_kwargs
 
 
 def filter_web_pipeline(
@@ -99,8 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang-threshold", type=float, default=0.5, help="minimum language-ID confidence")
     p.add_argument("--text-key", default="text")
     p.add_argument("--id-key", default="id")
-    p.add_argument("--max-rows", type=int, default=100_000, help="rows per output shard at most")
-    p.add_argument("--max-mb", type=float, default=256, help="uncompressed text MB per shard at most")
+    add_shard_args(p)
     p.add_argument("--limit", type=int, default=-1, help="documents per task at most (for trials)")
     add_executor_args(p)
     return p
@@ -112,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.input, args.output, rejected_output=args.rejected, logging_dir=args.logging_dir,
         languages=[x.strip() for x in args.languages.split(",") if x.strip()],
         lang_threshold=args.lang_threshold, text_key=args.text_key, id_key=args.id_key,
-        max_rows=args.max_rows, max_bytes=int(args.max_mb * 2**20), limit=args.limit,
+        limit=args.limit, **shard_kwargs(args),
         **executor_kwargs(args),
     )
     print_summary(summary)

@@ -22,6 +22,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, iter_records, merge_manifests
+from mmedc.recipes.common import add_shard_args, shard_kwargs
 
 
 class LanguageCheck(PipelineStep):
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "headers_footers, front_matter, toc, index, bibliography, ocr_garbage, hyphenation, join_lines")
     p.add_argument("--no-langid", action="store_true", help="skip the language-ID check")
     p.add_argument("--glob", default="**/*.[pP][dD][fF]", help="which files to read, relative to input")
-    p.add_argument("--max-rows", type=int, default=10_000, help="rows per output shard")
+    add_shard_args(p, max_rows=10_000)
     add_executor_args(p)
     return p
 
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
     pipeline = build_pipeline(args.input, args.output, engine=args.engine, ocr=args.ocr, language=args.language,
                               split=args.split, dpi=args.dpi, max_pixels=args.max_pixels,
                               rotate_pages=args.rotate_pages, thicken=not args.no_thicken, cleanup=cleanup,
-                              langid=not args.no_langid, glob_pattern=args.glob, max_rows=args.max_rows)
+                              langid=not args.no_langid, glob_pattern=args.glob, **shard_kwargs(args))
     kwargs = executor_kwargs(args) | overrides
     logging_dir = args.logging_dir or os.path.join(args.output, "_logs")
     make_executor(pipeline, logging_dir, **kwargs).run()

@@ -24,7 +24,7 @@ from typing import Any
 
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
-from mmedc.recipes.common import print_output_summary, read_stats
+from mmedc.recipes.common import add_shard_args, print_output_summary, read_stats, shard_kwargs
 
 LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "samples" / "site"
@@ -171,8 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--no-keyword-filter", action="store_true", help="keep every page (curated medical sites)")
     f.add_argument("--min-chars", type=int, default=200, help="drop pages with less extracted text")
     f.add_argument("--rejected", default=None, help="also write dropped documents (with reasons) here")
-    f.add_argument("--max-rows", type=int, default=100_000)
-    f.add_argument("--max-mb", type=float, default=256, help="uncompressed text MB per shard at most")
+    add_shard_args(f)
     add_executor_args(p)
     return p
 
@@ -220,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warc_folder=args.warc_folder, crawl_config=config, crawl_tasks=args.crawl_tasks,
         logging_dir=args.logging_dir, languages=languages, lang_threshold=args.lang_threshold,
         keyword_filter=not args.no_keyword_filter, rejected_output=args.rejected, min_chars=args.min_chars,
-        max_rows=args.max_rows, max_bytes=int(args.max_mb * 2**20), **executor_kwargs(args),
+        **shard_kwargs(args), **executor_kwargs(args),
     )
     print_summary(summary)
     return 0
