@@ -22,9 +22,12 @@ import os
 import re
 from collections.abc import Iterable
 
-from datatrove.data import Document
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
+
+from mmedc.lang import normalize_language
 
 MMEDC_LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
 
@@ -199,3 +202,31 @@ class LanguageID(BaseFilter):
         if score < self.thresholds.get(lang, self.default_threshold):
             return False, "low_confidence"
         return True
+
+
+class LanguageCheck(PipelineStep):
+    """Count documents whose detected ``language`` differs from the declared ``book_language``.
+
+    The declared code may be ISO 639-1 or tesseract (``"rus"``, ``"chi_sim+eng"``); mismatching
+    documents get ``language_mismatch = True`` and are counted, never dropped.
+    """
+
+    name = "🔎 Language check"
+    type = "📊 - STATS"
+
+    def __init__(self, declared_key: str = "book_language"):
+        super().__init__()
+        self.declared_key = declared_key
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            declared = str(doc.metadata.get(self.declared_key) or "").split("+")
+            detected = doc.metadata.get("language")
+            declared_iso = {normalize_language(code) for code in declared if code}
+            if detected and declared_iso and detected not in declared_iso:
+                doc.metadata["language_mismatch"] = True
+                self.stat_update("language_mismatch")
+                self.stat_update(f"mismatch_{'+'.join(sorted(declared_iso))}_as_{detected}")
+            else:
+                self.stat_update("language_agrees")
+            yield doc

@@ -17,34 +17,12 @@ import os
 import pathlib
 from typing import Any
 
-from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, iter_records, merge_manifests
+from mmedc.langid import LanguageCheck  # noqa: F401  (moved to mmedc.langid; this import keeps the old path)
 from mmedc.recipes.common import add_shard_args, shard_kwargs
-
-
-class LanguageCheck(PipelineStep):
-    """Count documents whose detected ``language`` differs from the book's declared ``book_language``."""
-
-    name = "🔎 Language check"
-    type = "📊 - STATS"
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        from mmedc.textbooks.pdf import iso_language
-
-        for doc in data:
-            declared = str(doc.metadata.get("book_language") or "").split("+")
-            detected = doc.metadata.get("language")
-            declared_iso = {iso_language(code) for code in declared if code}
-            if detected and declared_iso and detected not in declared_iso:
-                doc.metadata["language_mismatch"] = True
-                self.stat_update("language_mismatch")
-                self.stat_update(f"mismatch_{'+'.join(sorted(declared_iso))}_as_{detected}")
-            else:
-                self.stat_update("language_agrees")
-            yield doc
 
 
 def build_pipeline(
