@@ -25,7 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mmedc.dedup.exact import BoilerplateConfig, BoilerplateFinder, BoilerplateLineCounts, BoilerplateRemover
+from mmedc.dedup.boilerplate import (
+    BoilerplateConfig,
+    BoilerplateFinder,
+    BoilerplateLineCounts,
+    BoilerplateRemover,
+)
 from mmedc.dedup.minhash import DedupConfig, MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, ShardReader, merge_manifests
