@@ -493,12 +493,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: a bad corpus.yaml is one line on stderr and exit status 2."""
+    import sys
+
     args = build_parser().parse_args(argv)
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(f"mmedc build: {e}", file=sys.stderr)
+        return 2
     if args.check:
         print(f"{args.config}: ok ({sum(len(cfg['sources'].get(k, [])) for k in SOURCE_KINDS)} source(s) -> {cfg['output']})")
         return 0
-    report = run_build(cfg, stop_after=args.stop_after)
+    try:
+        report = run_build(cfg, stop_after=args.stop_after)
+    except ConfigError as e:  # another request into the same output
+        print(f"mmedc build: {e}", file=sys.stderr)
+        return 2
     print_report(report)
     return 0
 
