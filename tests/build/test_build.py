@@ -184,3 +184,17 @@ def test_command_line_check_and_build(inputs, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "corpus: 7 documents" in out
     assert len(rows(tmp_path / "out")) == 7
+
+
+def test_spark_builds_the_same_rows_as_local(inputs, tmp_path):
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime")
+    small = {"websites": [{"html": "${samples}/site", "base_url": "https://site.example/"}],
+             "corpora": [{"name": "notes", "path": "${samples}/corpus/medical_notes.jsonl",
+                          "fields": {"text": "body", "id": "note_id", "language": "lang"}}]}
+    local = run_build(write_yaml(tmp_path / "local", inputs, sources=small))
+    spark = run_build(write_yaml(tmp_path / "spark", inputs, sources=small,
+                                 executor={"executor": "spark", "spark_master": "local[2]", "tasks": 2}))
+    assert rows(tmp_path / "spark" / "out") == rows(tmp_path / "local" / "out")
+    assert spark["decontamination"]["contaminated"] == local["decontamination"]["contaminated"] == 1
