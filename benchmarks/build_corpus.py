@@ -33,8 +33,11 @@ def make_input(data: Path, out: Path, mb: float, seed: int) -> tuple[Path, Path,
     rng = random.Random(seed)
     general = [(lang, json.loads(line)["text"]) for lang in LANGS
                for line in (data / "text" / "general_docs" / f"{lang}.jsonl").open(encoding="utf-8")]
-    items = [(f.stem.split("_")[0], json.loads(line)["text"]) for f in sorted((data / "text" / "medical").glob("*.jsonl"))
-             for line in f.open(encoding="utf-8") if line.strip()]
+    all_items = [(f.stem.split("_")[0], json.loads(line)["text"]) for f in sorted((data / "text" / "medical").glob("*.jsonl"))
+                 for line in f.open(encoding="utf-8") if line.strip()]
+    # every 10th item is the held-out benchmark; the others make the medical documents and the corpus
+    held_out = all_items[::10]
+    items = [x for i, x in enumerate(all_items) if i % 10]
     medical = []
     by_lang: dict[str, list[str]] = {}
     for lang, text in items:
@@ -52,6 +55,8 @@ def make_input(data: Path, out: Path, mb: float, seed: int) -> tuple[Path, Path,
         sents = [s for s in split.split(text) if s]
         rng.shuffle(sents)
         doc = ("" if lang in ("zh", "ja") else " ").join(sents)
+        if n % 1000 == 0:  # a benchmark item leaked into one web page in a thousand
+            doc += "\n" + rng.choice(held_out)[1]
         line = json.dumps({"id": f"w{n}", "text": doc, "url": f"https://example.org/{n}"}, ensure_ascii=False) + "\n"
         f.write(line)
         size += len(line.encode())
@@ -65,6 +70,10 @@ def make_input(data: Path, out: Path, mb: float, seed: int) -> tuple[Path, Path,
     with corpus.open("w", encoding="utf-8") as g:
         for i, (lang, text) in enumerate(items):
             g.write(json.dumps({"id": i, "text": text, "lang": lang}, ensure_ascii=False) + "\n")
+    bench = out / "benchmark.jsonl"
+    with bench.open("w", encoding="utf-8") as g:
+        for _, text in held_out:
+            g.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
     return web, corpus, size / 1e6
 
 
@@ -92,7 +101,7 @@ def build(web: Path, corpus: Path, work: Path, tasks: int, workers: int) -> tupl
     cfg = {"name": "bench", "output": str(work / "out"), "executor": {"tasks": tasks, "workers": workers},
            "sources": {"web": [{"input": str(web)}],
                        "corpora": [{"name": "items", "path": str(corpus), "fields": {"language": "lang"}}]},
-           "decontamination": {"benchmarks": [{"name": "items", "path": str(corpus)}]}}
+           "decontamination": {"benchmarks": [{"name": "held_out", "path": str(corpus.parent / "benchmark.jsonl")}]}}
     path = work / "corpus.yaml"
     path.write_text(yaml.safe_dump(cfg))
     t0 = time.perf_counter()

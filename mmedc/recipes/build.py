@@ -350,9 +350,11 @@ def run_sources(cfg: dict[str, Any]) -> list[str]:
                                          text_key=s.get("text_key", "text"), id_key=s.get("id_key", "id"),
                                          limit=s.get("limit", -1), **shard)
             if s.get("quality"):
+                from mmedc.langid import LanguageID
                 from mmedc.quality import quality_blocks
 
-                blocks[2:2] = quality_blocks(s["quality"])  # after LanguageID: per-language settings
+                after = next((i + 1 for i, b in enumerate(blocks) if isinstance(b, LanguageID)), 1)
+                blocks[after:after] = quality_blocks(s["quality"])  # after LanguageID: per-language settings
             _run_blocks(blocks, logs, ex)
         elif kind == "textbooks":
             os.environ.setdefault("OMP_THREAD_LIMIT", "1")
