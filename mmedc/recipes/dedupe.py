@@ -11,7 +11,7 @@ completed tasks of every stage and redoes the rest)::
     ShardReader(s) -> BoilerplateRemover -> MinhashFilter -> ShardedParquetWriter(output)
                                     removed documents -> ShardedParquetWriter(work/removed)
 
-``output/dedupe_report.json`` says how many documents came in and went out, and how many were
+``output/.mmedc/reports/dedupe_report.json`` says how many documents came in and went out, and how many were
 removed for each reason (``exact`` text, same ``url``, ``near`` duplicate, ``empty_after_boilerplate``),
 the cluster-size histogram, the boilerplate units found, and the configuration.
 """
@@ -28,7 +28,10 @@ from typing import Any
 from mmedc.dedup.exact import BoilerplateConfig, BoilerplateFinder, BoilerplateLineCounts, BoilerplateRemover
 from mmedc.dedup.minhash import DedupConfig, MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, ShardReader, merge_manifests
+from mmedc.io.layout import report_path
+from mmedc.io.manifest import merge_manifests
+from mmedc.io.shards import ShardReader
+from mmedc.io.writer import ShardedParquetWriter
 from mmedc.recipes.common import add_shard_args, read_stats, shard_kwargs
 
 STAGES = ("boilerplate_units", "boilerplate_find", "signatures", "buckets", "clusters", "filter")
@@ -121,7 +124,7 @@ def _stage_stats(work_dir: str, stage: str) -> dict[str, dict[str, Any]]:
 
 
 def dedupe_report(output: str, work_dir: str) -> dict[str, Any]:
-    """Assemble (and write to ``output/dedupe_report.json``) what was removed and why."""
+    """Assemble (and write to ``output/.mmedc/reports/dedupe_report.json``) what was removed and why."""
     import fsspec
 
     summary = _read_json(posixpath.join(work_dir, "clusters", "summary.json"))
@@ -156,7 +159,7 @@ def dedupe_report(output: str, work_dir: str) -> dict[str, Any]:
         "by_lang_source": manifest["by_lang_source"],
         "config": summary["config"],
     }
-    with fsspec.open(posixpath.join(output, "dedupe_report.json"), "w") as f:
+    with fsspec.open(report_path(output, "dedupe_report.json"), "w", auto_mkdir=True) as f:
         json.dump(report, f, ensure_ascii=False, indent=1)
     return report
 
@@ -175,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "from mmedc shards.",
     )
     p.add_argument("--input", required=True, action="append", help="folder of mmedc shards; repeat for several")
-    p.add_argument("--output", required=True, help="output folder for the kept shards and dedupe_report.json")
+    p.add_argument("--output", required=True, help="output folder for the kept shards (the report goes to <output>/.mmedc/reports/)")
     p.add_argument("--work-dir", default=None, help="intermediate files, removed documents, logs (default: <output>_dedup_work)")
     p.add_argument("--threshold", type=float, default=0.72, help="Jaccard similarity of duplicates (default 0.72)")
     p.add_argument("--num-perm", type=int, default=128, help="MinHash permutations")
@@ -224,7 +227,7 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"  clusters {report['clusters']:,} ({report['documents_in_clusters']:,} documents); "
           f"boilerplate units {report['boilerplate']['units_found']}, documents cleaned "
           f"{report['boilerplate']['documents_cleaned']:,}")
-    print(f"  removed documents: {report['removed_documents_in']}; report: {report['output']}/dedupe_report.json")
+    print(f"  removed documents: {report['removed_documents_in']}; report: {report_path(report['output'], 'dedupe_report.json')}")
 
 
 def demo(workdir: Path, input_dirs: Sequence[str] | None = None, **executor_kw: Any) -> dict[str, Any]:
@@ -254,9 +257,9 @@ def demo(workdir: Path, input_dirs: Sequence[str] | None = None, **executor_kw: 
                         boilerplate=boilerplate, **executor_kw)
     summary = {"output": output, "input": list(input_dirs), "documents_in": report["documents_in"],
                "documents_out": report["documents_out"], "removed": report["removed"],
-               "report": posixpath.join(output, "dedupe_report.json")}
+               "report": report_path(output, "dedupe_report.json")}
     if labelled:
-        from mmedc.io.parquet import iter_records
+        from mmedc.io.shards import iter_records
 
         kept = {r["id"]: r["text"] for r in iter_records(output, columns=["id", "text"])}
         summary["expected_removed"] = sum(v != "keep" for v in labelled.values())

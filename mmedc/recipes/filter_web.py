@@ -12,14 +12,15 @@ writers first remove their own earlier shards.
 from __future__ import annotations
 
 import argparse
-import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+from mmedc.io.layout import logs_dir
+from mmedc.io.manifest import merge_manifests
 from mmedc.io.readers import CorpusReader, split_input
+from mmedc.io.writer import ShardedParquetWriter
 from mmedc.langid import MMEDC_LANGUAGES, LanguageID
 from mmedc.recipes.common import add_shard_args, print_output_summary, read_stats, shard_kwargs
 
@@ -73,7 +74,7 @@ def run_filter_web(
     **pipeline_kwargs: Any,
 ) -> dict[str, Any]:
     """Build and run the recipe; return a summary (manifest, per-block stats, paths)."""
-    logging_dir = logging_dir or posixpath.join(output.rstrip("/"), "_logs")
+    logging_dir = logging_dir or logs_dir(output)
     pipeline = filter_web_pipeline(input, output, rejected_output=rejected_output, **pipeline_kwargs)
     ex = make_executor(
         pipeline, logging_dir=logging_dir, executor=executor, tasks=tasks, workers=workers,

@@ -20,7 +20,10 @@ from typing import Any
 from datatrove.pipeline.base import PipelineStep
 
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, iter_records, merge_manifests
+from mmedc.io.layout import logs_dir
+from mmedc.io.manifest import merge_manifests
+from mmedc.io.shards import iter_records
+from mmedc.io.writer import ShardedParquetWriter
 from mmedc.langid import LanguageCheck  # noqa: F401  (moved to mmedc.langid; this import keeps the old path)
 from mmedc.recipes.common import add_shard_args, shard_kwargs
 
@@ -106,7 +109,7 @@ def run(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
                               rotate_pages=args.rotate_pages, thicken=not args.no_thicken, cleanup=cleanup,
                               langid=not args.no_langid, glob_pattern=args.glob, **shard_kwargs(args))
     kwargs = executor_kwargs(args) | overrides
-    logging_dir = args.logging_dir or os.path.join(args.output, "_logs")
+    logging_dir = args.logging_dir or logs_dir(args.output)
     make_executor(pipeline, logging_dir, **kwargs).run()
     return merge_manifests(args.output)
 

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+from mmedc.io.layout import logs_dir
+from mmedc.io.manifest import merge_manifests
+from mmedc.io.writer import ShardedParquetWriter
 from mmedc.recipes.common import add_shard_args, print_output_summary, read_stats, shard_kwargs
 
 LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
@@ -103,7 +105,7 @@ def run_websites(
     """Crawl ``scope`` (a :class:`~mmedc.web.scope.Scope` or seed URLs) into ``warc_folder`` unless
     ``warcs``/``html`` is given, then extract and filter into ``output``. Returns a summary."""
 
-    logging_dir = logging_dir or posixpath.join(str(output).rstrip("/"), "_logs")
+    logging_dir = logging_dir or logs_dir(str(output))
     summary: dict[str, Any] = {"output": str(output), "logging_dir": logging_dir}
     if warcs is None and html is None:
         if scope is None:
