@@ -12,7 +12,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from mmedc.io.layout import logs_dir, manifest_path, report_path
+from mmedc.io.layout import logs_dir, manifest_path, report_path, run_record_path
 from mmedc.io.shards import iter_records
 
 
@@ -28,7 +28,7 @@ def outputs(tmp_path_factory):
     run_filter_web(str(root / "in"), web, tasks=2, workers=1, max_rows=7)
     dedup = str(root / "dedup")
     run_dedupe([web], dedup, tasks=2, workers=1)
-    for path in (manifest_path(web), logs_dir(web), manifest_path(dedup)):
+    for path in (manifest_path(web), logs_dir(web), run_record_path(web), manifest_path(dedup), run_record_path(dedup)):
         assert os.path.exists(path), path  # the metadata is there, where readers do not look
     assert os.path.exists(report_path(dedup, "dedupe_report.json"))
     return {"web": web, "dedup": dedup}
