@@ -36,7 +36,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     import fsspec
     import pyarrow.parquet as pq
 
-    from mmedc.io.parquet import list_shards
+    from mmedc.io.shards import list_shards
 
     shards = list_shards(args.paths)
     if not shards:

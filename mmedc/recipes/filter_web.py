@@ -6,22 +6,32 @@
 Run it from Python (``run_filter_web``), from ``pipelines/filter_web.py``, or as
 ``mmedc run filter_web --input 'data/*.parquet' --output out/web``. Resumable: re-running the same
 command skips the tasks that completed (datatrove completion markers) and redoes the others, whose
-writers first remove their own earlier shards.
+writers first remove their own earlier shards; a different command into the same output is refused
+(``--overwrite`` starts afresh), see :func:`mmedc.recipes.common.run_recipe`.
 """
 
 from __future__ import annotations
 
 import argparse
-import posixpath
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+from mmedc.executors import ExecutorOptions
 from mmedc.io.readers import CorpusReader, split_input
+from mmedc.io.writer import ShardedParquetWriter
 from mmedc.langid import MMEDC_LANGUAGES, LanguageID
-from mmedc.recipes.common import add_shard_args, print_output_summary, read_stats, shard_kwargs
+from mmedc.recipes.common import (
+    add_execution_args,
+    add_shard_args,
+    execution_from_args,
+    execution_options,
+    print_output_summary,
+    resolved_options,
+    run_recipe,
+    shard_kwargs,
+)
 
 
 def filter_web_pipeline(
@@ -63,28 +73,24 @@ def run_filter_web(
     input: str,
     output: str,
     rejected_output: str | None = None,
-    logging_dir: str | None = None,
-    executor: str = "local",
-    tasks: int = 2,
-    workers: int = 2,
-    skip_completed: bool = True,
-    spark_master: str | None = None,
-    spark_conf: dict[str, str] | None = None,
-    **pipeline_kwargs: Any,
+    overwrite: bool = False,
+    execution: ExecutorOptions | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    """Build and run the recipe; return a summary (manifest, per-block stats, paths)."""
-    logging_dir = logging_dir or posixpath.join(output.rstrip("/"), "_logs")
-    pipeline = filter_web_pipeline(input, output, rejected_output=rejected_output, **pipeline_kwargs)
-    ex = make_executor(
-        pipeline, logging_dir=logging_dir, executor=executor, tasks=tasks, workers=workers,
-        skip_completed=skip_completed, spark_master=spark_master, spark_conf=spark_conf,
-    )
-    ex.run()
-    manifest = merge_manifests(output)
-    if rejected_output:
-        merge_manifests(rejected_output)
-    return {"output": output, "rejected_output": rejected_output, "logging_dir": logging_dir,
-            "manifest": manifest, "stats": read_stats(logging_dir)}
+    """Build and run the recipe; return a summary (manifest, per-block stats, rates, paths).
+
+    ``kwargs``: options of :func:`filter_web_pipeline` and executor options (``tasks``, ``workers``,
+    ``executor``, ``logging_dir``, ... of :class:`~mmedc.executors.ExecutorOptions`). A re-run into the
+    same ``output`` resumes when asked the same, and is refused otherwise unless ``overwrite``."""
+    execution = execution_options(execution, **kwargs)
+    kwargs = {k: v for k, v in kwargs.items() if k not in {f.name for f in dataclasses.fields(ExecutorOptions)}}
+    options = resolved_options(filter_web_pipeline, input, output, rejected_output=rejected_output,
+                               exclude=("input", "output"), **kwargs)
+    pipeline = filter_web_pipeline(input, output, rejected_output=rejected_output, **kwargs)
+    summary = run_recipe("filter_web", output, pipeline, options=options, inputs=[input], execution=execution,
+                         overwrite=overwrite, side_outputs=[rejected_output] if rejected_output else [])
+    summary["rejected_output"] = rejected_output
+    return summary
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,24 +101,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="file, folder or glob; local or fsspec URL (s3://, hf://)")
     p.add_argument("--output", required=True, help="output folder for the kept shards")
     p.add_argument("--rejected", default=None, help="also write rejected documents (with reasons) to this folder")
-    p.add_argument("--languages", default=",".join(MMEDC_LANGUAGES), help="comma-separated ISO 639-1 codes to keep")
-    p.add_argument("--lang-threshold", type=float, default=0.5, help="minimum language-ID confidence")
-    p.add_argument("--text-key", default="text")
-    p.add_argument("--id-key", default="id")
+    p.add_argument("--languages", default=",".join(MMEDC_LANGUAGES),
+                   help="comma-separated ISO 639-1 codes to keep (default: %(default)s)")
+    p.add_argument("--lang-threshold", type=float, default=0.5, help="minimum language-ID confidence (default: %(default)s)")
+    p.add_argument("--text-key", default="text", help="text column (default: %(default)s)")
+    p.add_argument("--id-key", default="id", help="id column; rows without one get path/row ids (default: %(default)s)")
     add_shard_args(p)
-    p.add_argument("--limit", type=int, default=-1, help="documents per task at most (for trials)")
-    add_executor_args(p)
+    p.add_argument("--limit", type=int, default=-1, help="documents per task at most, for trials (default: all)")
+    add_execution_args(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     summary = run_filter_web(
-        args.input, args.output, rejected_output=args.rejected, logging_dir=args.logging_dir,
+        args.input, args.output, rejected_output=args.rejected, overwrite=args.overwrite,
+        execution=execution_from_args(args),
         languages=[x.strip() for x in args.languages.split(",") if x.strip()],
         lang_threshold=args.lang_threshold, text_key=args.text_key, id_key=args.id_key,
         limit=args.limit, **shard_kwargs(args),
-        **executor_kwargs(args),
     )
     print_summary(summary)
     return 0

@@ -16,15 +16,29 @@ extraction through datatrove completion markers. The keyword filter is on by def
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import posixpath
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
-from mmedc.recipes.common import add_shard_args, print_output_summary, read_stats, shard_kwargs
+from mmedc.executors import ExecutorOptions, make_executor
+from mmedc.io.layout import logs_dir
+from mmedc.io.writer import ShardedParquetWriter
+from mmedc.recipes.common import (
+    add_execution_args,
+    add_shard_args,
+    execution_from_args,
+    execution_options,
+    jsonable,
+    print_output_summary,
+    read_stats,
+    resolved_options,
+    run_recipe,
+    shard_kwargs,
+    throughput,
+)
 
 LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "samples" / "site"
@@ -83,6 +97,10 @@ def websites_pipeline(
     return blocks
 
 
+# crawl options that change how a resumed crawl behaves, not what the run was asked
+_RESUME_ONLY_CRAWL_OPTIONS = ("retry_failed", "progress_every")
+
+
 def run_websites(
     output: str,
     scope: Any = None,
@@ -91,43 +109,55 @@ def run_websites(
     warc_folder: str | None = None,
     crawl_config: Any = None,
     crawl_tasks: int = 1,
-    logging_dir: str | None = None,
-    executor: str = "local",
-    tasks: int = 2,
-    workers: int = 2,
-    skip_completed: bool = True,
-    spark_master: str | None = None,
-    spark_conf: dict[str, str] | None = None,
-    **pipeline_kwargs: Any,
+    overwrite: bool = False,
+    execution: ExecutorOptions | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     """Crawl ``scope`` (a :class:`~mmedc.web.scope.Scope` or seed URLs) into ``warc_folder`` unless
-    ``warcs``/``html`` is given, then extract and filter into ``output``. Returns a summary."""
+    ``warcs``/``html`` is given, then extract and filter into ``output``. Returns a summary.
 
-    logging_dir = logging_dir or posixpath.join(str(output).rstrip("/"), "_logs")
-    summary: dict[str, Any] = {"output": str(output), "logging_dir": logging_dir}
-    if warcs is None and html is None:
-        if scope is None:
-            raise ValueError("nothing to do: give seeds (scope), warcs or html")
-        warc_folder = str(warc_folder or posixpath.join(str(output).rstrip("/") + "_warc"))
-        crawl_logs = posixpath.join(logging_dir, "crawl")
-        # the crawl is I/O-bound and keeps its state in local SQLite files: always a local executor
-        make_executor(
-            crawl_pipeline(scope, warc_folder, crawl_config), logging_dir=crawl_logs, executor="local",
-            tasks=crawl_tasks, workers=crawl_tasks, skip_completed=skip_completed,
-        ).run()
-        summary["warc_folder"] = warc_folder
-        summary["crawl"] = next(iter(read_stats(crawl_logs).values()), {})
-        warcs = warc_folder
+    ``kwargs``: options of :func:`websites_pipeline` and executor options. The crawl always runs on
+    the local executor (it is I/O-bound and keeps its state in local SQLite files)."""
+    execution = execution_options(execution, **kwargs)
+    kwargs = {k: v for k, v in kwargs.items() if k not in {f.name for f in dataclasses.fields(ExecutorOptions)}}
+    output = str(output).rstrip("/")
+    logging_dir = execution.logging_dir or logs_dir(output)
+    crawl = warcs is None and html is None
+    if crawl and scope is None:
+        raise ValueError("nothing to do: give seeds (scope), warcs or html")
+    if crawl:
+        warc_folder = str(warc_folder or output + "_warc")
+    options = resolved_options(websites_pipeline, output, warcs=warcs, html=html, exclude=("output",), **kwargs)
+    if crawl:
+        config = jsonable(crawl_config) if crawl_config is not None else None
+        for key in _RESUME_ONLY_CRAWL_OPTIONS:
+            if isinstance(config, dict):
+                config.pop(key, None)
+        sites = getattr(scope, "sites", None)
+        options.update(scope=jsonable(sites) if sites is not None else jsonable(list(scope)), crawl_config=config,
+                       crawl_tasks=crawl_tasks, warc_folder=warc_folder)
+    crawl_logs = posixpath.join(logging_dir, "crawl")
     extract_logs = posixpath.join(logging_dir, "extract")
-    pipeline = websites_pipeline(str(output), warcs=warcs, html=html, **pipeline_kwargs)
-    make_executor(
-        pipeline, logging_dir=extract_logs, executor=executor, tasks=tasks, workers=workers,
-        skip_completed=skip_completed, spark_master=spark_master, spark_conf=spark_conf,
-    ).run()
-    summary["manifest"] = merge_manifests(str(output))
-    if pipeline_kwargs.get("rejected_output"):
-        merge_manifests(pipeline_kwargs["rejected_output"])
-    summary["stats"] = read_stats(extract_logs)
+    rejected = kwargs.get("rejected_output")
+
+    def build():
+        if crawl:
+            make_executor(
+                crawl_pipeline(scope, warc_folder, crawl_config), logging_dir=crawl_logs, executor="local",
+                tasks=crawl_tasks, workers=crawl_tasks, skip_completed=execution.skip_completed,
+            ).run()
+        pipeline = websites_pipeline(output, warcs=warc_folder if crawl else warcs, html=html, **kwargs)
+        return make_executor(pipeline, logging_dir=extract_logs, **execution.kwargs())
+
+    summary = run_recipe(
+        "websites", output, build=build, options=options, inputs=[warcs or html] if not crawl else [],
+        execution=execution, overwrite=overwrite, side_outputs=[rejected] if rejected else [],
+        owned_folders=[warc_folder] if crawl else [], logging_dir=extract_logs,
+    )
+    if crawl:
+        summary["warc_folder"] = warc_folder
+        summary["crawl"] = next(iter(read_stats(crawl_logs, missing_ok=True).values()), {})
+        summary.update(throughput(summary["stats"], [warc_folder], summary["seconds"]))
     return summary
 
 
@@ -172,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--min-chars", type=int, default=200, help="drop pages with less extracted text")
     f.add_argument("--rejected", default=None, help="also write dropped documents (with reasons) here")
     add_shard_args(f)
-    add_executor_args(p)
+    add_execution_args(p)
     return p
 
 
@@ -217,9 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = run_websites(
         args.output, scope=scope, warcs=args.warcs, html=args.html, base_url=args.base_url,
         warc_folder=args.warc_folder, crawl_config=config, crawl_tasks=args.crawl_tasks,
-        logging_dir=args.logging_dir, languages=languages, lang_threshold=args.lang_threshold,
-        keyword_filter=not args.no_keyword_filter, rejected_output=args.rejected, min_chars=args.min_chars,
-        **shard_kwargs(args), **executor_kwargs(args),
+        overwrite=args.overwrite, execution=execution_from_args(args), languages=languages,
+        lang_threshold=args.lang_threshold, keyword_filter=not args.no_keyword_filter,
+        rejected_output=args.rejected, min_chars=args.min_chars, **shard_kwargs(args),
     )
     print_summary(summary)
     return 0
