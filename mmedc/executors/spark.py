@@ -30,7 +30,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from datatrove.executor.base import DistributedEnvVars, PipelineExecutor
@@ -349,32 +348,3 @@ def _first_line(error: BaseException) -> str:
     python_errors = [line for line in lines if "Error" in line or "Exception" in line]
     return (python_errors[-1] if python_errors else lines[0] if lines else type(error).__name__).strip()[:500]
 
-
-def demo(workdir: Path, tasks: int = 2, workers: int = 2, spark_master: str | None = "local[2]",
-         spark_conf: dict[str, str] | None = None, **_ignored: Any) -> dict[str, Any]:
-    """Run the ``filter_web`` recipe on the bundled web sample with the local executor and on Spark
-    (local mode), and return both timings and whether the two outputs hold the same rows."""
-    import time
-
-    from mmedc.io.parquet import iter_records
-    from mmedc.recipes.filter_web import run_filter_web
-    from mmedc.samples.make_web import make_web_sample
-
-    workdir = Path(workdir)
-    inputs = workdir / "input" / "web"
-    make_web_sample(inputs)
-    summary: dict[str, Any] = {"input": str(inputs),
-                               "documents_in": sum(1 for _ in iter_records(str(inputs), columns=["id"]))}
-    outputs = {}
-    for executor in ("local", "spark"):
-        out = workdir / f"web_{executor}"
-        started = time.perf_counter()
-        run = run_filter_web(str(inputs), str(out), executor=executor, tasks=tasks, workers=workers,
-                             skip_completed=False, spark_master=spark_master,
-                             spark_conf={"spark.ui.enabled": "false", **(spark_conf or {})})
-        summary[f"{executor}_s"] = round(time.perf_counter() - started, 2)
-        summary[f"output_{executor}"] = str(out)
-        outputs[executor] = sorted((r["id"], r["text"]) for r in iter_records(str(out), columns=["id", "text"]))
-        summary["documents_out"] = run["manifest"]["rows"]
-    summary["identical"] = outputs["local"] == outputs["spark"]
-    return summary
