@@ -31,6 +31,7 @@ from mmedc.lang import HAN_RANGES, KANA_RANGES, MMEDC_LANGUAGES, normalize_langu
 
 __all__ = [
     "LANGUAGE_THRESHOLDS",
+    "DeclareLanguage",
     "MMEDC_LANGUAGES",
     "LanguageCheck",
     "LanguageID",
@@ -198,6 +199,10 @@ class LanguageID(BaseFilter):
         window / max_windows: characters per prediction window and windows per long document.
         confident: a long document whose middle window gets at least this probability is judged on
             that window alone.
+        check_declared: the ``language`` a document already carries (a column, a path pattern) is
+            its declared language: it is kept as ``declared_language`` and a document detected as
+            another language is dropped (``language_mismatch``). Used after the keyword filter when the
+            language is known, so language ID runs on the few survivors only, as a check.
         overwrite: re-detect even when ``language`` is already in the metadata.
         tie_ratio: on a near tie between another language and a wanted one (the wanted one scores at
             least this share of the top score), choose the wanted one; 1.0 turns this off.
@@ -216,6 +221,7 @@ class LanguageID(BaseFilter):
         overwrite: bool = True,
         tie_ratio: float = 0.8,
         confident: float = 0.9,
+        check_declared: bool = False,
         exclusion_writer: DiskWriter | None = None,
     ):
         super().__init__(exclusion_writer)
@@ -234,11 +240,15 @@ class LanguageID(BaseFilter):
         self.overwrite = overwrite
         self.tie_ratio = tie_ratio
         self.confident = confident
+        self.check_declared = check_declared
         load_model(model_path)  # fail at construction, not in a worker, when the model is missing
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         if not isinstance(doc.text, str):
             return False, "non_string_text"
+        declared = normalize_language(doc.metadata.get("language")) if self.check_declared else None
+        if declared:
+            doc.metadata["declared_language"] = declared
         if self.overwrite or not doc.metadata.get("language"):
             lang, score = predict_language(
                 doc.text, self.model_path, self.window, self.max_windows, prefer=self.languages,
@@ -255,6 +265,8 @@ class LanguageID(BaseFilter):
             return False, "not_wanted"
         if score < self.thresholds.get(lang, self.default_threshold):
             return False, "low_confidence"
+        if declared and lang != declared:
+            return False, "language_mismatch"
         return True
 
 
@@ -283,4 +295,61 @@ class LanguageCheck(PipelineStep):
                 self.stat_update(f"mismatch_{'+'.join(sorted(declared_iso))}_as_{detected}")
             else:
                 self.stat_update("language_agrees")
+            yield doc
+
+
+#: a folder named as one of the six language codes: ``CulturaX/en/en_part_00000.parquet``
+DEFAULT_PATH_PATTERN = r"(?:^|/)(?P<lang>" + "|".join(MMEDC_LANGUAGES) + r")/"
+
+
+class DeclareLanguage(PipelineStep):
+    """Give documents their declared ``language``: a fixed code, or one read from the file path.
+
+    CulturaX and most web corpora are split by language (``.../en/...``); knowing it lets the keyword
+    filter run first and language ID only on its survivors (``LanguageID(check_declared=True)``). A
+    ``language`` the document already has (a column of the input) is kept. Documents the pattern does
+    not match are left without a language (counted ``no_language_in_path``).
+
+    Args:
+        language: the language of every document (ISO 639-1 or any spelling ``mmedc.lang`` knows).
+        path_pattern: regular expression with a group ``lang``, searched in ``root`` + ``/`` +
+            ``metadata["file_path"]`` (default: a folder named as one of the six codes); ignored when
+            ``language`` is given.
+        root: the input folder the reader's ``file_path`` is relative to.
+    """
+
+    name = "🏷 Declared language"
+
+    def __init__(
+        self, language: str | None = None, path_pattern: str | None = DEFAULT_PATH_PATTERN, root: str = ""
+    ):
+        super().__init__()
+        self.root = str(root).rstrip("/")
+        self.language = normalize_language(language)
+        self.path_pattern = path_pattern
+        if path_pattern is not None:
+            compiled = re.compile(path_pattern)
+            if "lang" not in compiled.groupindex:
+                raise ValueError(f"path_pattern {path_pattern!r} needs a named group (?P<lang>...)")
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        pattern = re.compile(self.path_pattern) if self.path_pattern and not self.language else None
+        cache: dict[str, str | None] = {}
+        for doc in data:
+            meta = doc.metadata
+            if not meta.get("language"):
+                lang = self.language
+                if lang is None and pattern is not None:
+                    path = str(meta.get("file_path") or "")
+                    if path not in cache:
+                        m = pattern.search(f"{self.root}/{path}" if self.root else path)
+                        cache[path] = normalize_language(m["lang"]) if m else None
+                    lang = cache[path]
+                if lang:
+                    meta["language"] = lang
+                    self.stat_update("declared")
+                else:
+                    self.stat_update("no_language_in_path")
+            else:
+                self.stat_update("declared_in_input")
             yield doc

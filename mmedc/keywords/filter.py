@@ -9,6 +9,7 @@ are themselves dense in terms) reaches ``min_coverage``. Lists and thresholds sh
 
 from __future__ import annotations
 
+import re
 from importlib.abc import Traversable
 from pathlib import Path
 from typing import Literal
@@ -26,8 +27,42 @@ from mmedc.keywords.lists import (
     normalize_language,
 )
 from mmedc.keywords.matcher import get_matcher
+from mmedc.lang import HAN_RE, KANA_RE, LANGUAGES, script_language
 
-__all__ = ["MedicalKeywordFilter"]
+__all__ = ["MedicalKeywordFilter", "script_candidates"]
+
+# letters by script, counted on a sample to route a document of unknown language to its lists
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_BY_SCRIPT: dict[str, tuple[str, ...]] = {}
+for _code, _lang in LANGUAGES.items():
+    _BY_SCRIPT[_lang.script] = _BY_SCRIPT.get(_lang.script, ()) + (_code,)
+
+
+def script_candidates(text: str, sample_chars: int = 2000, min_share: float = 0.2) -> tuple[str, ...]:
+    """Languages whose lists a document of unknown language is scored with, by script alone.
+
+    Over the first ``sample_chars`` characters, every script holding at least ``min_share`` of the
+    letters counted (Latin, Cyrillic, Han, kana) names its languages: Latin -> en, fr, es; Cyrillic ->
+    ru; Han and kana -> zh or ja by :func:`mmedc.lang.script_language` (the one zh/ja rule).
+    """
+    sample = text[:sample_chars]
+    latin = len(_LATIN.findall(sample))
+    cyrillic = len(_CYRILLIC.findall(sample))
+    cjk = len(HAN_RE.findall(sample)) + len(KANA_RE.findall(sample)) if not sample.isascii() else 0
+    total = latin + cyrillic + cjk
+    if not total:
+        return ()
+    need = min_share * total
+    out: tuple[str, ...] = ()
+    if latin >= need:
+        out += _BY_SCRIPT.get("Latin", ())
+    if cyrillic >= need:
+        out += _BY_SCRIPT.get("Cyrillic", ())
+    if cjk >= need:
+        lang, _ = script_language(sample, min_cjk_share=0.0)
+        out += (lang or "zh",)
+    return out
 
 
 class MedicalKeywordFilter(BaseFilter):
@@ -47,10 +82,16 @@ class MedicalKeywordFilter(BaseFilter):
             come from the ``coverage`` section of ``thresholds.json``.
         keyword_dir: folder with ``<lang>.txt`` and ``thresholds.json`` (default: the shipped lists).
         top_k: number of most frequent terms written to ``med_kw_top``.
+        route_by_script: a document without a language is scored with the lists of its script
+            (:func:`script_candidates`: Latin -> en, fr, es; Cyrillic -> ru; Han/kana -> zh or ja) and
+            kept when one of them passes; ``med_kw_lang`` names it. The cheap first stage when the
+            language is unknown: language ID then runs on the candidates only.
+        keep_scored: a document already scored (``med_kw_lang``) with the language it now has keeps
+            that decision without a second pass (the stage after language ID).
         exclusion_writer: datatrove writer receiving dropped documents (with ``filter_reason``).
 
     Writes ``med_kw_count``, ``med_kw_density``, ``med_kw_coverage`` and ``med_kw_top``
-    (``[[term, occurrences], ...]``) to each scored document's metadata. Drop reasons: ``empty``,
+    (``[[term, occurrences], ...]``) and ``med_kw_lang`` (the list used) to each scored document's metadata. Drop reasons: ``empty``,
     ``invalid_text``, ``no_language``, ``unsupported_language``, ``too_few_keywords``,
     ``low_density``, ``low_coverage``.
     """
@@ -71,9 +112,13 @@ class MedicalKeywordFilter(BaseFilter):
         window_density: float | None = None,
         keyword_dir: str | Path | Traversable | None = None,
         top_k: int = 10,
+        route_by_script: bool = False,
+        keep_scored: bool = False,
         exclusion_writer: DiskWriter | None = None,
     ):
         super().__init__(exclusion_writer)
+        self.route_by_script = route_by_script
+        self.keep_scored = keep_scored
         if unknown_language not in ("drop", "keep"):
             raise ValueError(f"unknown_language must be 'drop' or 'keep', not {unknown_language!r}")
         self.keyword_dir = str(keyword_dir) if keyword_dir else None
@@ -119,7 +164,12 @@ class MedicalKeywordFilter(BaseFilter):
             source = doc.metadata.get("file_path") or doc.metadata.get("url") or "unknown file"
             logger.warning(f"{source}: document {doc.id!r} has {type(text).__name__} text, not str; dropped")
             return False, "invalid_text"
-        lang = self.language or normalize_language(doc.metadata.get("language")) or self.default_language
+        meta = doc.metadata
+        lang = self.language or normalize_language(meta.get("language")) or self.default_language
+        if lang is None and self.route_by_script:
+            if not text.strip():
+                return False, "empty"
+            return self._routed(doc, text)
         if lang is None:
             if self.unknown_language == "keep":
                 return True
@@ -128,15 +178,22 @@ class MedicalKeywordFilter(BaseFilter):
             if self.unknown_language == "keep":
                 return True
             return False, "unsupported_language"
+        if self.keep_scored and meta.get("med_kw_lang") == lang:
+            return True  # scored with this very list and kept by it upstream
         if not text.strip():
             return False, "empty"
+        return self._decide(doc, text, lang)
+
+    def _decide(self, doc: Document, text: str, lang: str) -> bool | tuple[bool, str]:
         score = get_matcher(lang, self.keyword_dir).score(
             text, top_k=self.top_k, window_bytes=self.window_bytes, window_density=self.window_density
         )
-        doc.metadata["med_kw_count"] = score.count
-        doc.metadata["med_kw_density"] = round(score.density, 6)
-        doc.metadata["med_kw_coverage"] = round(score.coverage, 4)
-        doc.metadata["med_kw_top"] = [[t, c] for t, c in score.top_terms]
+        meta = doc.metadata
+        meta["med_kw_lang"] = lang
+        meta["med_kw_count"] = score.count
+        meta["med_kw_density"] = round(score.density, 6)
+        meta["med_kw_coverage"] = round(score.coverage, 4)
+        meta["med_kw_top"] = [[t, c] for t, c in score.top_terms]
         self.stat_update(f"lang_{lang}")
         min_count, min_density = self.thresholds[lang]
         if score.count < min_count:
@@ -146,3 +203,25 @@ class MedicalKeywordFilter(BaseFilter):
         if score.coverage < self.min_coverage:
             return False, "low_coverage"
         return True
+
+    def _routed(self, doc: Document, text: str) -> bool | tuple[bool, str]:
+        """Score with each candidate list of the document's script; the first that passes decides."""
+        candidates = [lang for lang in script_candidates(text) if lang in self.languages]
+        if not candidates:
+            return False, "no_candidate_language"
+        self.stat_update("routed_by_script")
+        first: tuple[bool, str] | None = None
+        saved: dict | None = None
+        for lang in candidates:
+            verdict = self._decide(doc, text, lang)
+            if verdict is True:
+                return True
+            if first is None:
+                first = verdict  # type: ignore[assignment]
+                saved = {k: doc.metadata[k] for k in _EVIDENCE}
+        if saved is not None:
+            doc.metadata.update(saved)  # evidence of the first candidate (the script's main language)
+        return first  # type: ignore[return-value]
+
+
+_EVIDENCE = ("med_kw_lang", "med_kw_count", "med_kw_density", "med_kw_coverage", "med_kw_top")
