@@ -29,7 +29,7 @@ from datatrove.io import DataFileLike, DataFolderLike
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
-from mmedc.textbooks.cleanup import find_page_number
+from mmedc.textbooks.layout import line_geometry, margins
 from mmedc.textbooks.ocr import (
     TESSERACT_LANGS,
     detect_ocr_language,
@@ -41,6 +41,7 @@ from mmedc.textbooks.ocr import (
     thicken_strokes,
     upright,
 )
+from mmedc.textbooks.rules import find_page_number
 
 ENGINES = ("pypdfium2", "pdfplumber")
 PAGE_SEPARATOR = "\f"
@@ -126,6 +127,9 @@ class PdfReader(BaseDiskReader):
         rotate_threshold: minimum OSD orientation confidence to rotate a page.
         thicken: thicken thin strokes before OCR in the languages whose model gains from it (Chinese;
             see :func:`~mmedc.textbooks.ocr.thicken_strokes`); such pages carry ``ocr_thickened``.
+        layout: measure which lines of a text-layer page stand apart from the body at its top and bottom
+            (``margin_top`` / ``margin_bottom`` in the page metadata, :mod:`mmedc.textbooks.layout`), so
+            that cleanup takes only those for headers, footers and footnotes (pypdfium2 engine only).
     """
 
     name = "📕 PDF books"
@@ -153,6 +157,7 @@ class PdfReader(BaseDiskReader):
         rotate_pages: bool = False,
         rotate_threshold: float = 5.0,
         thicken: bool = True,
+        layout: bool = True,
         limit: int = -1,
         skip: int = 0,
         file_progress: bool = False,
@@ -189,6 +194,7 @@ class PdfReader(BaseDiskReader):
         self.rotate_pages = rotate_pages
         self.rotate_threshold = rotate_threshold
         self.thicken = thicken
+        self.layout = layout
         if isinstance(language, str):
             self._check_language(language)
 
@@ -351,8 +357,10 @@ class PdfReader(BaseDiskReader):
                 plumber.close()
             pdf.close()
 
-    def _layer_text(self, pdf, plumber, i: int) -> tuple[str, bool]:
+    def _layer_text(self, pdf, plumber, i: int) -> tuple[str, bool, tuple[list[str], list[str]] | None]:
+        """A page's text layer, whether it has images, and its margins (:func:`~mmedc.textbooks.layout.margins`)."""
         page = pdf[i]
+        layout = None
         try:
             if plumber is not None:
                 text = plumber.pages[i].extract_text() or ""
@@ -361,13 +369,16 @@ class PdfReader(BaseDiskReader):
                 textpage = page.get_textpage()
                 try:
                     text = textpage.get_text_range()
+                    if self.layout and text.strip():
+                        geometry = line_geometry(textpage, text)
+                        layout = margins(geometry) if geometry else None
                 finally:
                     textpage.close()
             text = _normalise_layer(text)
             # image objects only matter for a page with little text (scanned or blank?): walking a page's
             # objects is costly on pages with many, so only then
             few = sum(1 for c in text if not c.isspace()) < self.min_page_chars
-            return text, _has_images(page) if few else True
+            return text, _has_images(page) if few else True, layout
         finally:
             page.close()
 
@@ -377,11 +388,13 @@ class PdfReader(BaseDiskReader):
         for i in range(len(pdf)):
             entry: dict[str, Any] = {"page": i + 1, "text": "", "method": "empty"}
             try:
-                text, has_images = self._layer_text(pdf, plumber, i)
+                text, has_images, layout = self._layer_text(pdf, plumber, i)
                 kind, reason = classify_page(text, has_images, self.min_page_chars, self.min_alnum_share,
                                              self.max_garbage_share)
                 if text.strip():  # kept even when short: OCR replaces it only when it reads something
                     entry["text"], entry["method"] = text, "text"
+                    if layout is not None:
+                        entry["margin_top"], entry["margin_bottom"] = layout
                 if self.ocr == "always" or (kind == "scanned" and self.ocr == "auto"):
                     entry["ocr_reason"] = reason if kind == "scanned" else "forced"
                     scanned.append(i)
@@ -483,6 +496,8 @@ class PdfReader(BaseDiskReader):
             for key in ("ocr_dpi", "rotated", "ocr_psm", "ocr_thickened"):
                 if p.get(key):
                     span[key] = p[key]
+            if p["method"] == "text" and "margin_top" in p:
+                span["margin_top"], span["margin_bottom"] = p["margin_top"], p["margin_bottom"]
             spans.append(span)
             parts.append(text)
             offset += len(text)
