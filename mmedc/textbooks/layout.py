@@ -18,7 +18,8 @@ import re
 import statistics
 from typing import Any
 
-_BREAK = re.compile(r"\r\n|\n|\r")
+# pdfium writes U+FFFE for a hyphen it removed at a line end, and drops the line break: a break too
+_BREAK = re.compile("\r\n|\n|\r|\ufffe")
 
 
 def line_geometry(textpage: Any, text: str) -> list[tuple[float, float]] | None:
@@ -64,8 +65,9 @@ def margins(geometry: list[tuple[float, float]], gap: float = 1.45, max_top: int
     """Tags of the lines set apart at the top and at the bottom of a page, from :func:`line_geometry`.
 
     The first ``k`` lines (``k <= max_top``) are set apart when all of them lie above every later line
-    by more than ``gap`` times the body's line pitch; the largest such ``k`` is taken (a header above a
-    chapter heading above the body). Likewise at the bottom (footnotes above a page number). ``None``
+    by more than ``gap`` times the body's line pitch; of those, the ``k`` with the widest space below it
+    is taken (the body starts after the widest gap: a header above a chapter heading above the body,
+    not a paragraph space). Likewise at the bottom (footnotes above a page number). ``None``
     when the page has too few lines to tell the body's pitch, or its lines do not run top to bottom.
     """
     n = len(geometry)
@@ -75,17 +77,21 @@ def margins(geometry: list[tuple[float, float]], gap: float = 1.45, max_top: int
     if sum(1 for a, b in zip(ys, ys[1:]) if a >= b) < 0.8 * (n - 1):
         return None  # lines not in reading order top to bottom: the layout cannot be read this way
     body_size = statistics.median(g[1] for g in geometry)
-    steps = [a - b for a, b in zip(ys, ys[1:]) if 0 < a - b < 3 * max(body_size, 1.0)]
+    steps = sorted(a - b for a, b in zip(ys, ys[1:]) if 0 < a - b < 3 * max(body_size, 1.0))
     if len(steps) < 2:
         return None
-    pitch = statistics.median(steps)
+    pitch = steps[len(steps) // 4]  # the line pitch: paragraph gaps and headings only make steps longer
     need = gap * pitch
     top: list[str] = []
+    widest = need
     for k in range(1, min(max_top, n - 3) + 1):
-        if min(ys[:k]) - max(ys[k:]) > need:
-            top = [_tag(s, body_size) for _, s in geometry[:k]]
+        space = min(ys[:k]) - max(ys[k:])
+        if space > widest:
+            top, widest = [_tag(s, body_size) for _, s in geometry[:k]], space
     bottom: list[str] = []
+    widest = need
     for k in range(1, min(max_bottom, n - 3) + 1):
-        if min(ys[:-k]) - max(ys[-k:]) > need:
-            bottom = [_tag(s, body_size) for _, s in geometry[-k:]]
+        space = min(ys[:-k]) - max(ys[-k:])
+        if space > widest:
+            bottom, widest = [_tag(s, body_size) for _, s in geometry[-k:]], space
     return top, bottom

@@ -388,8 +388,9 @@ def drop_headers_footers(pages: list[Page], zone: int = 2, min_repeats: int = 2,
     a body line; a line in a larger type than the body is a heading and stays); elsewhere the first and
     last ``zone`` lines. A candidate goes when its normalised form (case folded, numbers as ``#``) recurs
     on the same side of ``min_repeats`` pages within ``window`` pages, exactly or fuzzily (``difflib``
-    ratio >= ``similarity``, for OCR noise), or, for a top line set apart by the layout in a smaller type,
-    when it repeats a heading printed elsewhere in the book (the running header of a short chapter).
+    ratio >= ``similarity``, for OCR noise), or when a top line set apart by the layout in a smaller type
+    (or the first line of a page of unknown layout, 12 characters or more) repeats a heading printed
+    elsewhere in the book (the running header of a chapter too short to repeat it).
     Only hits at the very edge count. ``starts`` (page index -> chapter title key, from the outline) and
     ``toc_keys`` keep a chapter's heading on its first page.
     """
@@ -427,7 +428,8 @@ def drop_headers_footers(pages: list[Page], zone: int = 2, min_repeats: int = 2,
     cand_ids = {(p, li) for p, li, _s, _k in cands}
     # headings printed in the body (not candidates): a running header may repeat one of them
     body_keys: set[str] = set()
-    if margin_top:
+    first_line = {p: pages[p].live()[0] for p in live if pages[p].top is None}  # layout unknown
+    if margin_top or first_line:
         for p in live:
             for li in pages[p].live():
                 ln = pages[p].lines[li]
@@ -467,7 +469,8 @@ def drop_headers_footers(pages: list[Page], zone: int = 2, min_repeats: int = 2,
             if not anchored and len(near) < required + 1:
                 near = set()
         repeated = len(near) >= required
-        running_title = margin_top.get((p, li)) == "small" and len(key) >= 4 and key in body_keys
+        running_title = key in body_keys and (margin_top.get((p, li)) == "small" and len(key) >= 4 or (
+        first_line.get(p) == li and len(key) >= 12))
         if (repeated or running_title) and not _is_chapter_heading(p, li, key, pages, starts, similarity):
             hits.add((p, li))
     if toc_keys and not starts:
