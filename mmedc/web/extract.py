@@ -129,7 +129,12 @@ class HtmlExtractor(BaseExtractor):
         import trafilatura
         from trafilatura.utils import load_html
 
-        from mmedc.web.extract_rules import continue_split_body, drop_boilerplate_lines, page_signals, rescue_boxes
+        from mmedc.web.extract_rules import (
+            continue_split_body,
+            drop_boilerplate_lines,
+            page_signals,
+            rescue_boxes,
+        )
 
         if not html or not html.strip():
             return None
