@@ -110,10 +110,12 @@ def run_websites(
             raise ValueError("nothing to do: give seeds (scope), warcs or html")
         warc_folder = str(warc_folder or posixpath.join(str(output).rstrip("/") + "_warc"))
         crawl_logs = posixpath.join(logging_dir, "crawl")
-        # the crawl is I/O-bound and keeps its state in local SQLite files: always a local executor
+        # the crawl is I/O-bound and keeps its state in local SQLite files: always a local executor.
+        # retry_failed re-runs a completed crawl task: its own state still keeps stored pages stored
+        retry = bool(getattr(crawl_config, "retry_failed", False))
         make_executor(
             crawl_pipeline(scope, warc_folder, crawl_config), logging_dir=crawl_logs, executor="local",
-            tasks=crawl_tasks, workers=crawl_tasks, skip_completed=skip_completed,
+            tasks=crawl_tasks, workers=crawl_tasks, skip_completed=skip_completed and not retry,
         ).run()
         summary["warc_folder"] = warc_folder
         summary["crawl"] = next(iter(read_stats(crawl_logs).values()), {})
@@ -162,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-sitemaps", action="store_true", help="do not read sitemaps")
     c.add_argument("--no-feeds", action="store_true", help="do not read the RSS/Atom feeds seed pages announce")
     c.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (only for sites you run)")
-    c.add_argument("--retry-failed", action="store_true", help="on resume, try again the pages that failed before")
+    c.add_argument("--retry-failed", action="store_true",
+                   help="crawl again the pages that failed before (timeouts, 5xx, network errors, unreachable "
+                   "robots.txt), even after a completed crawl; stored pages are never fetched again")
     c.add_argument("--warc-mb", type=float, default=1024, help="start a new WARC file after this many MB")
     c.add_argument("--crawl-tasks", type=int, default=1, help="parallel crawlers (hosts are split between them)")
     f = p.add_argument_group("extraction and filters")

@@ -6,7 +6,9 @@ sitemaps and feeds in :mod:`mmedc.web.discover`, URL normalisation and link extr
 :mod:`mmedc.web.scope`, WARC output in :mod:`mmedc.web.warc`. This module holds the configuration,
 the scheduler that ties per-host politeness to them (:class:`Crawler`), and :class:`CrawlToWarc`.
 trafilatura's ``spider`` is not used as the engine: it fetches one page at a time, keeps its queue in
-memory and writes no WARC.
+memory and writes no WARC. The file is long (about 550 lines) because the scheduler is one class whose
+parts (queues, politeness, redirects with their scope and robots checks, commits) share its state;
+split further they would pass that state around instead.
 
 Politeness: requests to one host start ``delay`` seconds apart (raised to the robots.txt
 ``Crawl-delay``/``Request-rate``, capped at ``max_crawl_delay``), at most ``per_host_concurrency``
@@ -400,7 +402,9 @@ class Crawler:
                 sitemap_urls = await load_robots(
                     self._fetch_resource, host, self._robots_scheme(host), self.config, self.stats
                 )
-            if self.config.sitemaps and site is not None and site.sitemaps and not self.frontier.sitemaps_done(host.name):
+            # with robots.txt unreachable nothing is read: the sitemaps wait for a run that reaches it
+            if (self.config.sitemaps and site is not None and site.sitemaps and not host.robots_unreachable
+                    and not self.frontier.sitemaps_done(host.name)):
                 await self._discover_sitemaps(host, site, sitemap_urls)
                 self.frontier.set_sitemaps_done(host.name)
             host.ready = True

@@ -63,7 +63,7 @@ def test_pipeline_script_is_a_thin_wrapper():
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, str(root / "pipelines" / "websites.py"), "--help"], capture_output=True,
                          text=True, cwd=root, timeout=120)
     assert out.returncode == 0 and "--seed-file" in out.stdout and "--retry-failed" in out.stdout
