@@ -22,6 +22,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from datatrove.utils.logging import logger
+
 from mmedc.executors import add_executor_args, executor_kwargs, make_executor
 from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
 from mmedc.recipes.common import add_shard_args, print_output_summary, read_stats, shard_kwargs
@@ -51,17 +53,22 @@ def websites_pipeline(
     max_rows: int = 100_000,
     max_bytes: int = 256 * 2**20,
     limit: int = -1,
+    max_record_bytes: int | None = None,
 ) -> list:
-    """Stage 2: the block list from WARC files (``warcs``) or an HTML folder (``html``) to shards."""
+    """Stage 2: the block list from WARC files (``warcs``) or an HTML folder (``html``) to shards.
+
+    ``max_record_bytes``: WARC records over this size are skipped unread (counted as
+    ``oversized_record``; default :data:`mmedc.web.warc.MAX_RECORD_BYTES`, 20 MiB)."""
     from mmedc.langid import LanguageID
     from mmedc.web.extract import HtmlExtractor, HtmlFolderReader
-    from mmedc.web.warc import WarcHtmlReader
+    from mmedc.web.warc import MAX_RECORD_BYTES, WarcHtmlReader
 
     if (warcs is None) == (html is None):
         raise ValueError("give exactly one of warcs (WARC folder) or html (HTML folder)")
     meta = {"source": "website"}
     if warcs is not None:
-        reader = WarcHtmlReader(warcs, default_metadata=meta, limit=limit)
+        reader = WarcHtmlReader(warcs, default_metadata=meta, limit=limit,
+                                max_record_bytes=max_record_bytes or MAX_RECORD_BYTES)
     else:
         reader = HtmlFolderReader(html, base_url=base_url, default_metadata=meta, limit=limit)
 
@@ -118,13 +125,26 @@ def run_websites(
             tasks=crawl_tasks, workers=crawl_tasks, skip_completed=skip_completed and not retry,
         ).run()
         summary["warc_folder"] = warc_folder
+        if crawl_config is not None:  # records the crawl itself wrote are never skipped as oversized
+            from mmedc.web.warc import MAX_RECORD_BYTES
+
+            pipeline_kwargs.setdefault("max_record_bytes", max(MAX_RECORD_BYTES, crawl_config.max_bytes + 2**20))
         summary["crawl"] = next(iter(read_stats(crawl_logs).values()), {})
         warcs = warc_folder
     extract_logs = posixpath.join(logging_dir, "extract")
+    if "crawl" in summary and not any(Path(warc_folder).glob("*.warc*")):
+        # nothing stored (seeds failed, e.g. no network): no extraction, the state says why
+        logger.warning(f"crawl: no page stored in {warc_folder}; `python -m mmedc.web.frontier` on its _state "
+                       "files says why, and --retry-failed tries failed pages again")
+        summary["manifest"] = merge_manifests(str(output))
+        summary["stats"] = {}
+        return summary
     pipeline = websites_pipeline(str(output), warcs=warcs, html=html, **pipeline_kwargs)
+    # pages a retry stored change the extraction's input: it runs again (each rank rewrites its shards)
+    changed = bool(getattr(crawl_config, "retry_failed", False)) and int(summary.get("crawl", {}).get("stored", 0)) > 0
     make_executor(
         pipeline, logging_dir=extract_logs, executor=executor, tasks=tasks, workers=workers,
-        skip_completed=skip_completed, spark_master=spark_master, spark_conf=spark_conf,
+        skip_completed=skip_completed and not changed, spark_master=spark_master, spark_conf=spark_conf,
     ).run()
     summary["manifest"] = merge_manifests(str(output))
     if pipeline_kwargs.get("rejected_output"):
