@@ -44,6 +44,24 @@ class RunMismatchError(ValueError):
 # options
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """``--help`` shows each option's default (unless its help already says it, or it has none)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default in (None, False, argparse.SUPPRESS, "") or default == []
+                or isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction,
+                                       argparse._HelpAction, argparse._VersionAction))):
+            return text
+        return f"{text} (default: %(default)s)".strip()
+
+
+def recipe_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The ``argparse`` parser of a recipe (``mmedc run <name>``), showing defaults in ``--help``."""
+    return argparse.ArgumentParser(prog=prog, description=description, formatter_class=DefaultsHelpFormatter)
+
+
 def add_shard_args(parser: argparse.ArgumentParser | argparse._ArgumentGroup, max_rows: int = 100_000) -> None:
     """The output-shard bounds every recipe takes: ``--max-rows`` and ``--max-mb``."""
     parser.add_argument("--max-rows", type=int, default=max_rows, help=f"rows per output shard at most (default: {max_rows:,})")

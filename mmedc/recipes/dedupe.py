@@ -35,6 +35,7 @@ from mmedc.io.shards import ShardReader
 from mmedc.io.writer import ShardedParquetWriter
 from mmedc.options import add_options, options_from_args
 from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
     execution_from_args,
@@ -201,7 +202,7 @@ def run_dedupe(input_dirs: Sequence[str], output: str, work_dir: str | None = No
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter,
         prog="mmedc run dedupe",
         description="Remove exact, same-URL and near-duplicate documents (and per-source boilerplate lines) "
                     "from mmedc shards.",

@@ -23,6 +23,7 @@ from mmedc.io.readers import CorpusReader, split_input
 from mmedc.io.writer import ShardedParquetWriter
 from mmedc.langid import MMEDC_LANGUAGES, LanguageID
 from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
     execution_from_args,
@@ -94,7 +95,7 @@ def run_filter_web(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter,
         prog="mmedc run filter_web",
         description="Filter medical documents out of a general web corpus (Parquet or jsonl with a text column).",
     )

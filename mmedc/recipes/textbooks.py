@@ -25,6 +25,7 @@ from mmedc.io.shards import iter_records
 from mmedc.io.writer import ShardedParquetWriter
 from mmedc.langid import LanguageCheck  # noqa: F401  (moved to mmedc.langid; this import keeps the old path)
 from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
     execution_from_args,
@@ -77,7 +78,7 @@ def build_pipeline(
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options of ``mmedc run textbooks`` / ``pipelines/textbooks.py``."""
-    p = argparse.ArgumentParser(prog="mmedc run textbooks", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter, prog="mmedc run textbooks", description=__doc__.splitlines()[0])
     p.add_argument("--input", required=True,
                    help="folder (or fsspec URL) of PDF books; <book>.json sidecars may name their language")
     p.add_argument("--output", required=True, help="output folder for the Parquet shards")

@@ -28,6 +28,7 @@ from mmedc.io.layout import logs_dir
 from mmedc.io.writer import ShardedParquetWriter
 from mmedc.options import add_options, options_from_args
 from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
     execution_from_args,
@@ -168,7 +169,7 @@ _CRAWL_OPTIONS_BY_HAND = ("max_bytes", "warc_max_bytes", "obey_robots", "progres
 def build_parser() -> argparse.ArgumentParser:
     from mmedc.web.crawl import CrawlConfig
 
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter,
         prog="mmedc run websites",
         description="Crawl medical websites politely to WARC (or take WARCs / HTML files), extract the main "
         "text with trafilatura, identify the language, filter by medical keywords, write Parquet shards.",
