@@ -31,11 +31,11 @@ def test_record_holds_the_request_and_same_request_resumes(web_input, tmp_path):
     before = _ids(out)
     record = json.loads(open(run_record_path(out)).read())
     assert record["recipe"] == "filter_web" and record["tasks"] == 2 and record["inputs"] == [web_input]
-    assert record["options"]["languages"] == ["fr", "en"] and record["options"]["lang_threshold"] == 0.5
+    assert record["options"]["languages"] == ["fr", "en"] and record["options"]["text_key"] == "text"  # defaults too
     assert record["versions"]["datatrove"] and record["completed_at"] and record["rows"] == first["manifest"]["rows"]
     assert first["docs_per_s"] > 0 and first["mb_per_s"] > 0 and first["documents_in"] > first["manifest"]["rows"]
     # the same request (a default given explicitly, workers changed) resumes: all tasks are skipped
-    again = run_filter_web(web_input, out, tasks=2, workers=2, languages=("fr", "en"), lang_threshold=0.5)
+    again = run_filter_web(web_input, out, tasks=2, workers=2, languages=("fr", "en"), text_key="text")
     assert _ids(out) == before and again["manifest"]["rows"] == first["manifest"]["rows"] == len(before)
     assert json.loads(open(run_record_path(out)).read())["attempts"] == 2
 
