@@ -260,9 +260,11 @@ def check_run_record(output: str, request: dict[str, Any], overwrite: bool = Fal
 
 
 def read_stats(logging_dir: str, missing_ok: bool = False) -> dict[str, dict[str, Any]]:
-    """Per-block counters of a finished run (datatrove's merged ``stats.json``), keyed by block name.
+    """Per-block counters of a finished run (datatrove's merged ``stats.json``), keyed by block name
+    (``"<type>: <name>"``, in pipeline order; a second block of the same name gets `` (2)``).
 
-    ``missing_ok``: return ``{}`` when the run left no ``stats.json`` (nothing ran)."""
+    ``missing_ok``: return ``{}`` when the run left no ``stats.json`` (nothing ran). To find one
+    block's counters, use :func:`block_counters` (by class, not by a substring of its name)."""
     import fsspec
 
     path = posixpath.join(logging_dir, "stats.json")
@@ -273,10 +275,30 @@ def read_stats(logging_dir: str, missing_ok: bool = False) -> dict[str, dict[str
         if missing_ok:
             return {}
         raise
-    return {
-        block["name"]: {k: (v["total"] if isinstance(v, dict) and "total" in v else v) for k, v in block["stats"].items()}
-        for block in blocks
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for block in blocks:
+        name, n = block["name"], 2
+        while name in out:
+            name, n = f"{block['name']} ({n})", n + 1
+        out[name] = {k: (v["total"] if isinstance(v, dict) and "total" in v else v) for k, v in block["stats"].items()}
+    return out
+
+
+def block_name(block: Any) -> str:
+    """The name datatrove gives a block (class or instance) in ``stats.json``: ``"<type>: <name>"``."""
+    return f"{block.type}: {block.name}"
+
+
+def block_counters(stats: dict[str, dict[str, Any]], block: Any) -> dict[str, Any]:
+    """The counters of the blocks of ``block``'s class (a class or an instance) in :func:`read_stats`
+    output, summed over blocks of that class; ``{}`` if none ran."""
+    name = block_name(block)
+    total: dict[str, Any] = {}
+    for key, counters in stats.items():
+        if key == name or (key.startswith(name + " (") and key.endswith(")")):
+            for k, v in counters.items():
+                total[k] = total.get(k, 0) + v if isinstance(v, (int, float)) else v
+    return total
 
 
 def input_bytes(paths: Iterable[str]) -> int:

@@ -81,3 +81,14 @@ def test_unrecorded_earlier_output_is_refused(web_input, tmp_path):
 def test_missing_input_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no_such_folder does not exist"):
         run_filter_web(str(tmp_path / "no_such_folder"), str(tmp_path / "out"), tasks=1, workers=1)
+
+
+def test_block_counters_by_class(web_input, tmp_path):
+    from mmedc.io.readers import CorpusReader
+    from mmedc.io.writer import ShardedParquetWriter
+    from mmedc.recipes.common import block_counters
+
+    summary = run_filter_web(web_input, str(tmp_path / "web"), tasks=1, workers=1)
+    reader = block_counters(summary["stats"], CorpusReader)
+    assert reader["documents"] == summary["documents_in"] > 0
+    assert block_counters(summary["stats"], ShardedParquetWriter)["documents"] == summary["manifest"]["rows"]
