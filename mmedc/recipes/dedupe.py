@@ -26,7 +26,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mmedc.dedup.exact import BoilerplateConfig, BoilerplateFinder, BoilerplateLineCounts, BoilerplateRemover
+from mmedc.dedup.boilerplate import (
+    BoilerplateConfig,
+    BoilerplateFinder,
+    BoilerplateLineCounts,
+    BoilerplateRemover,
+)
 from mmedc.dedup.minhash import DedupConfig, MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
 from mmedc.executors import ExecutorOptions, make_executor
 from mmedc.io.layout import report_path

@@ -23,6 +23,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from datatrove.utils.logging import logger
+
 from mmedc.executors import ExecutorOptions, make_executor
 from mmedc.io.layout import logs_dir
 from mmedc.io.writer import ShardedParquetWriter
@@ -67,17 +69,22 @@ def websites_pipeline(
     max_rows: int = 100_000,
     max_bytes: int = 256 * 2**20,
     limit: int = -1,
+    max_record_bytes: int | None = None,
 ) -> list:
-    """Stage 2: the block list from WARC files (``warcs``) or an HTML folder (``html``) to shards."""
+    """Stage 2: the block list from WARC files (``warcs``) or an HTML folder (``html``) to shards.
+
+    ``max_record_bytes``: WARC records over this size are skipped unread (counted as
+    ``oversized_record``; default :data:`mmedc.web.warc.MAX_RECORD_BYTES`, 20 MiB)."""
     from mmedc.langid import LanguageID
     from mmedc.web.extract import HtmlExtractor, HtmlFolderReader
-    from mmedc.web.warc import WarcHtmlReader
+    from mmedc.web.warc import MAX_RECORD_BYTES, WarcHtmlReader
 
     if (warcs is None) == (html is None):
         raise ValueError("give exactly one of warcs (WARC folder) or html (HTML folder)")
     meta = {"source": "website"}
     if warcs is not None:
-        reader = WarcHtmlReader(warcs, default_metadata=meta, limit=limit)
+        reader = WarcHtmlReader(warcs, default_metadata=meta, limit=limit,
+                                max_record_bytes=max_record_bytes or MAX_RECORD_BYTES)
     else:
         reader = HtmlFolderReader(html, base_url=base_url, default_metadata=meta, limit=limit)
 
@@ -101,6 +108,13 @@ def websites_pipeline(
 
 # crawl options that change how a resumed crawl behaves, not what the run was asked
 _RESUME_ONLY_CRAWL_OPTIONS = ("retry_failed", "progress_every")
+
+
+class _NothingToRun:
+    """Stands in for the extraction executor when the crawl stored no page."""
+
+    def run(self) -> None:
+        return None
 
 
 def run_websites(
@@ -142,14 +156,31 @@ def run_websites(
     extract_logs = posixpath.join(logging_dir, "extract")
     rejected = kwargs.get("rejected_output")
 
+    retry = bool(getattr(crawl_config, "retry_failed", False))
+    if crawl and crawl_config is not None:  # records the crawl itself wrote are never skipped as oversized
+        from mmedc.web.warc import MAX_RECORD_BYTES
+
+        kwargs.setdefault("max_record_bytes", max(MAX_RECORD_BYTES, crawl_config.max_bytes + 2**20))
+
     def build():
+        exec_kwargs = execution.kwargs()
         if crawl:
+            # the crawl is I/O-bound and keeps its state in local SQLite files: always a local executor;
+            # retry_failed re-runs a completed crawl task (its own state keeps stored pages stored)
             make_executor(
                 crawl_pipeline(scope, warc_folder, crawl_config), logging_dir=crawl_logs, executor="local",
-                tasks=crawl_tasks, workers=crawl_tasks, skip_completed=execution.skip_completed,
+                tasks=crawl_tasks, workers=crawl_tasks, skip_completed=execution.skip_completed and not retry,
             ).run()
+            if not any(Path(warc_folder).glob("*.warc*")):
+                # nothing stored (seeds failed, e.g. no network): no extraction, the state says why
+                logger.warning(f"crawl: no page stored in {warc_folder}; `python -m mmedc.web.frontier` on its "
+                               "_state files says why, and --retry-failed tries failed pages again")
+                return _NothingToRun()
+            stored = int(next(iter(read_stats(crawl_logs, missing_ok=True).values()), {}).get("stored", 0) or 0)
+            if retry and stored > 0:  # pages a retry stored change the extraction's input: it runs again
+                exec_kwargs["skip_completed"] = False
         pipeline = websites_pipeline(output, warcs=warc_folder if crawl else warcs, html=html, **kwargs)
-        return make_executor(pipeline, logging_dir=extract_logs, **execution.kwargs())
+        return make_executor(pipeline, logging_dir=extract_logs, **exec_kwargs)
 
     summary = run_recipe(
         "websites", output, build=build, options=options, inputs=[warcs or html] if not crawl else [],
