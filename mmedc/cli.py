@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mmedc.recipes import RECIPES, get_recipe
 from mmedc.recipes.common import DefaultsHelpFormatter
@@ -146,23 +146,30 @@ def _error_line(e: BaseException) -> str:
     return first
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``mmedc`` command; library errors become one line on stderr and exit code 1."""
+def guarded(func: Callable[[list[str]], int | None], argv: Sequence[str] | None = None, prog: str = "mmedc") -> int:
+    """Call ``func(argv)`` (a command's ``main``) turning a library error into one line on stderr and
+    exit code 1; ``--debug`` in ``argv`` shows the traceback instead. ``pipelines/*.py`` can use it:
+    ``raise SystemExit(guarded(main))``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     try:
-        return _dispatch(argv)
+        return int(func(argv) or 0)
     except KeyboardInterrupt:
         if debug:
             raise
-        print("mmedc: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - the one place where library errors become exit codes
         if debug:
             raise
-        print(f"mmedc: error: {_error_line(e)}  (--debug shows the traceback)", file=sys.stderr)
+        print(f"{prog}: error: {_error_line(e)}  (--debug shows the traceback)", file=sys.stderr)
         return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mmedc`` command; library errors become one line on stderr and exit code 1."""
+    return guarded(_dispatch, argv)
 
 
 def _dispatch(argv: list[str]) -> int:
