@@ -47,6 +47,17 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     if not shards:
         print(f"no .parquet shards under {' '.join(args.paths)}", file=sys.stderr)
         return 1
+    from mmedc.recipes.common import read_run_record
+
+    for path in args.paths:
+        try:
+            record = read_run_record(path)
+        except Exception:  # noqa: BLE001 - a glob or file has no run record; neither has a broken one
+            record = None
+        if record:
+            state = f"completed {record['completed_at']}" if record.get("completed_at") else "not completed (resumable)"
+            print(f"{path}: run {record.get('recipe')} over {', '.join(record.get('inputs') or ['-'])}, "
+                  f"{record.get('tasks')} task(s), {state}, mmedc {record.get('versions', {}).get('mmedc', '?')}")
     total = 0
     langs: Counter[str] = Counter()
     sources: Counter[str] = Counter()

@@ -56,6 +56,8 @@ def test_run_filter_web_and_errors(tmp_path):
              "--tasks", "2", "--workers", "1")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "kept" in r.stdout and (tmp_path / "out" / ".mmedc" / "manifest.json").exists()
+    r = _run("inspect", str(tmp_path / "out"), "-n", "0")
+    assert r.returncode == 0 and f"run filter_web over {tmp_path / 'in'}, 2 task(s), completed" in r.stdout
     assert _run("run", "no_such_pipeline").returncode == 2
     assert "filter_web" in _run("run", "--help").stdout
     assert _run("inspect", str(tmp_path / "nothing_here")).returncode == 1
