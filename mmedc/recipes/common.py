@@ -57,11 +57,6 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)".strip()
 
 
-def recipe_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
-    """The ``argparse`` parser of a recipe (``mmedc run <name>``), showing defaults in ``--help``."""
-    return argparse.ArgumentParser(prog=prog, description=description, formatter_class=DefaultsHelpFormatter)
-
-
 def add_shard_args(parser: argparse.ArgumentParser | argparse._ArgumentGroup, max_rows: int = 100_000) -> None:
     """The output-shard bounds every recipe takes: ``--max-rows`` and ``--max-mb``."""
     parser.add_argument("--max-rows", type=int, default=max_rows, help=f"rows per output shard at most (default: {max_rows:,})")
@@ -86,14 +81,17 @@ def execution_from_args(args: argparse.Namespace) -> ExecutorOptions:
     return options_from_args(ExecutorOptions, args)
 
 
-def execution_options(execution: ExecutorOptions | None = None, **kwargs: Any) -> ExecutorOptions:
-    """``execution`` updated by the executor keyword arguments among ``kwargs`` (which are removed)."""
+def split_execution(execution: ExecutorOptions | None, kwargs: dict[str, Any]) -> tuple[ExecutorOptions, dict[str, Any]]:
+    """Split a recipe's keyword arguments into its :class:`~mmedc.executors.ExecutorOptions`
+    (``execution`` updated by ``tasks=``, ``workers=``, ... among ``kwargs``) and the rest (the
+    pipeline's options), so ``run_<recipe>(..., tasks=4)`` and ``execution=ExecutorOptions(tasks=4)``
+    mean the same."""
     names = {f.name for f in dataclasses.fields(ExecutorOptions)}
-    given = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+    given = {k: v for k, v in kwargs.items() if k in names}
     if given.get("spark_conf") is None:
         given.pop("spark_conf", None)
     base = execution or ExecutorOptions()
-    return dataclasses.replace(base, **given)
+    return dataclasses.replace(base, **given), {k: v for k, v in kwargs.items() if k not in names}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -102,8 +100,9 @@ def execution_options(execution: ExecutorOptions | None = None, **kwargs: Any) -
 
 def jsonable(value: Any) -> Any:
     """JSON form of an option value (dataclasses as dicts, paths as strings, tuples as lists)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # caches (compare=False, _x) left out
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.compare and not f.name.startswith("_")}
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (list, tuple, set, frozenset)):

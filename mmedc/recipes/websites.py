@@ -16,7 +16,6 @@ extraction through datatrove completion markers. The keyword filter is on by def
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import posixpath
 from collections.abc import Sequence
 from dataclasses import fields
@@ -34,13 +33,13 @@ from mmedc.recipes.common import (
     add_execution_args,
     add_shard_args,
     execution_from_args,
-    execution_options,
     jsonable,
     print_output_summary,
     read_stats,
     resolved_options,
     run_recipe,
     shard_kwargs,
+    split_execution,
     throughput,
 )
 
@@ -134,8 +133,7 @@ def run_websites(
 
     ``kwargs``: options of :func:`websites_pipeline` and executor options. The crawl always runs on
     the local executor (it is I/O-bound and keeps its state in local SQLite files)."""
-    execution = execution_options(execution, **kwargs)
-    kwargs = {k: v for k, v in kwargs.items() if k not in {f.name for f in dataclasses.fields(ExecutorOptions)}}
+    execution, kwargs = split_execution(execution, kwargs)
     output = str(output).rstrip("/")
     logging_dir = execution.logging_dir or logs_dir(output)
     crawl = warcs is None and html is None
