@@ -41,6 +41,16 @@ def _key_value(value: str) -> tuple[str, str]:
     return k.strip(), v
 
 
+def parse_bool(value: str) -> bool:
+    """``true/false``, ``yes/no``, ``1/0``, ``on/off`` (any case) -> bool."""
+    v = value.strip().lower()
+    if v in ("true", "yes", "1", "on"):
+        return True
+    if v in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
 def _unwrap_optional(t: Any) -> Any:
     args = typing.get_args(t)
     if args and type(None) in args and typing.get_origin(t) in (typing.Union, types.UnionType):
@@ -112,12 +122,16 @@ def add_options(
     defaults: dict[str, Any] | None = None,
     suppress_defaults: bool = False,
     prefix: str = "",
+    bool_style: Literal["flag", "value"] = "flag",
 ) -> None:
     """Add one option per field of dataclass ``cls`` to ``parser`` (or an argument group).
 
     ``defaults`` overrides field defaults for this parser (a recipe with smaller shards);
     ``suppress_defaults``: options absent from the namespace unless given (for layering over a file);
-    ``prefix``: prepended to option names and destinations (``boilerplate_`` -> ``--boilerplate-min-docs``).
+    ``prefix``: prepended to option names and destinations (``boilerplate_`` -> ``--boilerplate-min-docs``);
+    ``bool_style="value"``: booleans take a value (``--compile true``) instead of being flags.
+    Field metadata ``nargs`` (``"+"``) makes a list option take several values; ``type`` replaces the
+    value parser (for a dict field: one value, e.g. JSON, instead of repeated ``KEY=VALUE``).
     """
     hints = typing.get_type_hints(cls, include_extras=False)
     exclude = set(exclude)
@@ -133,6 +147,12 @@ def add_options(
         kw: dict[str, Any] = {"dest": prefix + f.name}
         if suppress_defaults:
             kw["default"] = argparse.SUPPRESS
+        if t is bool and bool_style == "value":
+            shown = f" (default: {str(default).lower()})" if default is not None else ""
+            parser.add_argument(option_name(f, prefix), type=parse_bool, metavar="BOOL",
+                                help=(text + shown).strip() or None,
+                                **kw, **({} if suppress_defaults else {"default": default}))
+            continue
         if t is bool:
             flag = option_name(f, prefix)
             if "flag" not in f.metadata and default:
@@ -155,8 +175,12 @@ def add_options(
         choices = f.metadata.get("choices")
         if origin is Literal:
             choices = typing.get_args(t)
-        if origin is dict:
-            kw.update(action="append", type=f.metadata.get("type", _key_value), metavar=kw.get("metavar", "KEY=VALUE"))
+        if "nargs" in f.metadata:
+            kw.update(nargs=f.metadata["nargs"], type=f.metadata.get("type", str))
+        elif origin is dict and "type" in f.metadata:
+            kw["type"] = f.metadata["type"]
+        elif origin is dict:
+            kw.update(action="append", type=_key_value, metavar=kw.get("metavar", "KEY=VALUE"))
             if not suppress_defaults:
                 kw["default"] = None
             kw["help"] = (text + " (repeatable)").strip()
@@ -187,7 +211,7 @@ def options_from_args(cls: type, args: argparse.Namespace, exclude: Iterable[str
         value = getattr(args, prefix + f.name)
         origin = typing.get_origin(_unwrap_optional(hints[f.name]))
         if origin is dict:
-            value = dict(value) if value and not isinstance(value, dict) else (value or _default_of(f))
+            value = dict(value) if value and not isinstance(value, dict) else (value if value is not None else _default_of(f))
         elif origin is list and isinstance(value, tuple):
             value = list(value)
         values[f.name] = value

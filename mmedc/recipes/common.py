@@ -44,6 +44,19 @@ class RunMismatchError(ValueError):
 # options
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """``--help`` shows each option's default (unless its help already says it, or it has none)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default in (None, False, argparse.SUPPRESS, "") or default == []
+                or isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction,
+                                       argparse._HelpAction, argparse._VersionAction))):
+            return text
+        return f"{text} (default: %(default)s)".strip()
+
+
 def add_shard_args(parser: argparse.ArgumentParser | argparse._ArgumentGroup, max_rows: int = 100_000) -> None:
     """The output-shard bounds every recipe takes: ``--max-rows`` and ``--max-mb``."""
     parser.add_argument("--max-rows", type=int, default=max_rows, help=f"rows per output shard at most (default: {max_rows:,})")
@@ -68,14 +81,17 @@ def execution_from_args(args: argparse.Namespace) -> ExecutorOptions:
     return options_from_args(ExecutorOptions, args)
 
 
-def execution_options(execution: ExecutorOptions | None = None, **kwargs: Any) -> ExecutorOptions:
-    """``execution`` updated by the executor keyword arguments among ``kwargs`` (which are removed)."""
+def split_execution(execution: ExecutorOptions | None, kwargs: dict[str, Any]) -> tuple[ExecutorOptions, dict[str, Any]]:
+    """Split a recipe's keyword arguments into its :class:`~mmedc.executors.ExecutorOptions`
+    (``execution`` updated by ``tasks=``, ``workers=``, ... among ``kwargs``) and the rest (the
+    pipeline's options), so ``run_<recipe>(..., tasks=4)`` and ``execution=ExecutorOptions(tasks=4)``
+    mean the same."""
     names = {f.name for f in dataclasses.fields(ExecutorOptions)}
-    given = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+    given = {k: v for k, v in kwargs.items() if k in names}
     if given.get("spark_conf") is None:
         given.pop("spark_conf", None)
     base = execution or ExecutorOptions()
-    return dataclasses.replace(base, **given)
+    return dataclasses.replace(base, **given), {k: v for k, v in kwargs.items() if k not in names}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -84,8 +100,9 @@ def execution_options(execution: ExecutorOptions | None = None, **kwargs: Any) -
 
 def jsonable(value: Any) -> Any:
     """JSON form of an option value (dataclasses as dicts, paths as strings, tuples as lists)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # caches (compare=False, _x) left out
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.compare and not f.name.startswith("_")}
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -242,9 +259,11 @@ def check_run_record(output: str, request: dict[str, Any], overwrite: bool = Fal
 
 
 def read_stats(logging_dir: str, missing_ok: bool = False) -> dict[str, dict[str, Any]]:
-    """Per-block counters of a finished run (datatrove's merged ``stats.json``), keyed by block name.
+    """Per-block counters of a finished run (datatrove's merged ``stats.json``), keyed by block name
+    (``"<type>: <name>"``, in pipeline order; a second block of the same name gets `` (2)``).
 
-    ``missing_ok``: return ``{}`` when the run left no ``stats.json`` (nothing ran)."""
+    ``missing_ok``: return ``{}`` when the run left no ``stats.json`` (nothing ran). To find one
+    block's counters, use :func:`block_counters` (by class, not by a substring of its name)."""
     import fsspec
 
     path = posixpath.join(logging_dir, "stats.json")
@@ -255,10 +274,30 @@ def read_stats(logging_dir: str, missing_ok: bool = False) -> dict[str, dict[str
         if missing_ok:
             return {}
         raise
-    return {
-        block["name"]: {k: (v["total"] if isinstance(v, dict) and "total" in v else v) for k, v in block["stats"].items()}
-        for block in blocks
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for block in blocks:
+        name, n = block["name"], 2
+        while name in out:
+            name, n = f"{block['name']} ({n})", n + 1
+        out[name] = {k: (v["total"] if isinstance(v, dict) and "total" in v else v) for k, v in block["stats"].items()}
+    return out
+
+
+def block_name(block: Any) -> str:
+    """The name datatrove gives a block (class or instance) in ``stats.json``: ``"<type>: <name>"``."""
+    return f"{block.type}: {block.name}"
+
+
+def block_counters(stats: dict[str, dict[str, Any]], block: Any) -> dict[str, Any]:
+    """The counters of the blocks of ``block``'s class (a class or an instance) in :func:`read_stats`
+    output, summed over blocks of that class; ``{}`` if none ran."""
+    name = block_name(block)
+    total: dict[str, Any] = {}
+    for key, counters in stats.items():
+        if key == name or (key.startswith(name + " (") and key.endswith(")")):
+            for k, v in counters.items():
+                total[k] = total.get(k, 0) + v if isinstance(v, (int, float)) else v
+    return total
 
 
 def input_bytes(paths: Iterable[str]) -> int:

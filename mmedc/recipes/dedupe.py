@@ -19,7 +19,6 @@ the cluster-size histogram, the boilerplate units found, and the configuration.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import posixpath
 from collections.abc import Sequence
@@ -40,15 +39,16 @@ from mmedc.io.shards import ShardReader
 from mmedc.io.writer import ShardedParquetWriter
 from mmedc.options import add_options, options_from_args
 from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
     execution_from_args,
-    execution_options,
     print_rates,
     read_stats,
     resolved_options,
     run_recipe,
     shard_kwargs,
+    split_execution,
 )
 
 STAGES = ("boilerplate_units", "boilerplate_find", "signatures", "buckets", "clusters", "filter")
@@ -185,8 +185,7 @@ def run_dedupe(input_dirs: Sequence[str], output: str, work_dir: str | None = No
                execution: ExecutorOptions | None = None, **kwargs: Any) -> dict[str, Any]:
     """Run the whole dedupe (resuming what an earlier run with the same request finished) and return
     its report, with the run's rates. ``kwargs``: options of :func:`dedupe_stages` and executor options."""
-    execution = execution_options(execution, **kwargs)
-    kwargs = {k: v for k, v in kwargs.items() if k not in {f.name for f in dataclasses.fields(ExecutorOptions)}}
+    execution, kwargs = split_execution(execution, kwargs)
     input_dirs = [input_dirs] if isinstance(input_dirs, str) else [str(d) for d in input_dirs]
     output = str(output).rstrip("/")
     work_dir = work_dir or default_work_dir(output)
@@ -206,7 +205,7 @@ def run_dedupe(input_dirs: Sequence[str], output: str, work_dir: str | None = No
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter,
         prog="mmedc run dedupe",
         description="Remove exact, same-URL and near-duplicate documents (and per-source boilerplate lines) "
                     "from mmedc shards.",

@@ -15,7 +15,6 @@ writers first remove their own earlier shards; a different command into the same
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,14 +29,15 @@ from mmedc.io.readers import CorpusReader, split_input
 from mmedc.io.writer import ShardedParquetWriter
 from mmedc.langid import DEFAULT_PATH_PATTERN, MMEDC_LANGUAGES, DeclareLanguage, LanguageID
 from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
     execution_from_args,
-    execution_options,
     print_output_summary,
     resolved_options,
     run_recipe,
     shard_kwargs,
+    split_execution,
 )
 
 
@@ -183,8 +183,7 @@ def run_filter_web(
     ``kwargs``: options of :func:`filter_web_pipeline` and executor options (``tasks``, ``workers``,
     ``executor``, ``logging_dir``, ... of :class:`~mmedc.executors.ExecutorOptions`). A re-run into the
     same ``output`` resumes when asked the same, and is refused otherwise unless ``overwrite``."""
-    execution = execution_options(execution, **kwargs)
-    kwargs = {k: v for k, v in kwargs.items() if k not in {f.name for f in dataclasses.fields(ExecutorOptions)}}
+    execution, kwargs = split_execution(execution, kwargs)
     options = resolved_options(filter_web_pipeline, input, output, rejected_output=rejected_output,
                                exclude=("input", "output"), **kwargs)
     pipeline = filter_web_pipeline(input, output, rejected_output=rejected_output, **kwargs)
@@ -195,7 +194,7 @@ def run_filter_web(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter,
         prog="mmedc run filter_web",
         description="Filter medical documents out of a general web corpus (Parquet or jsonl with a text column).",
     )

@@ -13,7 +13,6 @@ the book's declared or OCR language stays in ``book_language``, and :class:`Lang
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import pathlib
 from typing import Any
@@ -25,14 +24,15 @@ from mmedc.io.shards import iter_records
 from mmedc.io.writer import ShardedParquetWriter
 from mmedc.langid import LanguageCheck  # noqa: F401  (moved to mmedc.langid; this import keeps the old path)
 from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
     execution_from_args,
-    execution_options,
     print_rates,
     resolved_options,
     run_recipe,
     shard_kwargs,
+    split_execution,
 )
 
 
@@ -77,7 +77,7 @@ def build_pipeline(
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options of ``mmedc run textbooks`` / ``pipelines/textbooks.py``."""
-    p = argparse.ArgumentParser(prog="mmedc run textbooks", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter, prog="mmedc run textbooks", description=__doc__.splitlines()[0])
     p.add_argument("--input", required=True,
                    help="folder (or fsspec URL) of PDF books; <book>.json sidecars may name their language")
     p.add_argument("--output", required=True, help="output folder for the Parquet shards")
@@ -114,8 +114,7 @@ def run_textbooks(
     (manifest, per-block stats, rates). ``kwargs``: options of :func:`build_pipeline` and executor
     options (:class:`~mmedc.executors.ExecutorOptions` fields)."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one tesseract thread per task: tasks are the parallelism
-    execution = execution_options(execution, **kwargs)
-    kwargs = {k: v for k, v in kwargs.items() if k not in {f.name for f in dataclasses.fields(ExecutorOptions)}}
+    execution, kwargs = split_execution(execution, kwargs)
     options = resolved_options(build_pipeline, input, output, exclude=("input_folder", "output_folder"), **kwargs)
     pipeline = build_pipeline(input, output, **kwargs)
     return run_recipe("textbooks", output, pipeline, options=options, inputs=[input], execution=execution,
@@ -135,7 +134,9 @@ def run_from_args(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
     if bad:
         raise ValueError(f"unknown cleanup rule(s): {', '.join(bad)}; known: {', '.join(RULES)}")
     cleanup: bool | dict[str, Any] = False if args.no_cleanup else {r: False for r in args.disable_rule} or True
-    execution = execution_options(execution_from_args(args), **overrides)
+    execution, unknown = split_execution(execution_from_args(args), overrides)
+    if unknown:
+        raise TypeError(f"not executor options: {', '.join(sorted(unknown))}")
     summary = run_textbooks(args.input, args.output, overwrite=args.overwrite, execution=execution,
                             engine=args.engine, ocr=args.ocr, language=args.language,
                             split=args.split, dpi=args.dpi, max_pixels=args.max_pixels,

@@ -16,7 +16,6 @@ extraction through datatrove completion markers. The keyword filter is on by def
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import posixpath
 from collections.abc import Sequence
 from dataclasses import fields
@@ -28,17 +27,19 @@ from datatrove.utils.logging import logger
 from mmedc.executors import ExecutorOptions, make_executor
 from mmedc.io.layout import logs_dir
 from mmedc.io.writer import ShardedParquetWriter
+from mmedc.options import add_options, options_from_args
 from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
     execution_from_args,
-    execution_options,
     jsonable,
     print_output_summary,
     read_stats,
     resolved_options,
     run_recipe,
     shard_kwargs,
+    split_execution,
     throughput,
 )
 
@@ -132,8 +133,7 @@ def run_websites(
 
     ``kwargs``: options of :func:`websites_pipeline` and executor options. The crawl always runs on
     the local executor (it is I/O-bound and keeps its state in local SQLite files)."""
-    execution = execution_options(execution, **kwargs)
-    kwargs = {k: v for k, v in kwargs.items() if k not in {f.name for f in dataclasses.fields(ExecutorOptions)}}
+    execution, kwargs = split_execution(execution, kwargs)
     output = str(output).rstrip("/")
     logging_dir = execution.logging_dir or logs_dir(output)
     crawl = warcs is None and html is None
@@ -192,10 +192,13 @@ def run_websites(
     return summary
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from mmedc.web.crawl import DEFAULT_USER_AGENT
+_CRAWL_OPTIONS_BY_HAND = ("max_bytes", "warc_max_bytes", "obey_robots", "progress_every")
 
-    p = argparse.ArgumentParser(
+
+def build_parser() -> argparse.ArgumentParser:
+    from mmedc.web.crawl import CrawlConfig
+
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter,
         prog="mmedc run websites",
         description="Crawl medical websites politely to WARC (or take WARCs / HTML files), extract the main "
         "text with trafilatura, identify the language, filter by medical keywords, write Parquet shards.",
@@ -209,24 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--base-url", default=None, help="with --html: URL the folder mirrors (for the url column)")
     c = p.add_argument_group("crawl")
     c.add_argument("--warc-folder", default=None, help="where the crawl writes WARCs and its state (default: <output>_warc)")
-    c.add_argument("--user-agent", default=DEFAULT_USER_AGENT)
-    c.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (raised by robots.txt crawl-delay)")
-    c.add_argument("--concurrency", type=int, default=16, help="requests in flight over all hosts")
-    c.add_argument("--per-host-concurrency", type=int, default=2)
-    c.add_argument("--timeout", type=float, default=20.0, help="connect/read timeout in seconds")
-    c.add_argument("--retries", type=int, default=3, help="retries on 429/5xx/timeouts (exponential backoff, Retry-After honoured)")
-    c.add_argument("--max-redirects", type=int, default=5)
-    c.add_argument("--max-response-mb", type=float, default=10, help="cut responses at this size")
-    c.add_argument("--max-pages", type=int, default=None, help="stop after storing this many pages")
+    # every CrawlConfig field is an option (help and default from CrawlConfig); these few take other units
+    add_options(c, CrawlConfig, exclude=_CRAWL_OPTIONS_BY_HAND)
+    c.add_argument("--max-response-mb", type=float, default=10, help="cut responses at this size (default: 10)")
+    c.add_argument("--warc-mb", type=float, default=1024, help="start a new WARC file after this many MB (default: 1024)")
+    c.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (only for sites you run)")
     c.add_argument("--max-pages-per-site", type=int, default=None, help="override every site's max_pages")
     c.add_argument("--max-depth", type=int, default=None, help="override every site's max_depth")
-    c.add_argument("--no-sitemaps", action="store_true", help="do not read sitemaps")
-    c.add_argument("--no-feeds", action="store_true", help="do not read the RSS/Atom feeds seed pages announce")
-    c.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (only for sites you run)")
-    c.add_argument("--retry-failed", action="store_true",
-                   help="crawl again the pages that failed before (timeouts, 5xx, network errors, unreachable "
-                   "robots.txt), even after a completed crawl; stored pages are never fetched again")
-    c.add_argument("--warc-mb", type=float, default=1024, help="start a new WARC file after this many MB")
     c.add_argument("--crawl-tasks", type=int, default=1, help="parallel crawlers (hosts are split between them)")
     f = p.add_argument_group("extraction and filters")
     f.add_argument("--languages", default=",".join(LANGUAGES), help="languages to keep (and seed-list sites to crawl)")
@@ -266,12 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sources = sum(bool(x) for x in (args.seed or args.seed_file, args.warcs, args.html))
     if sources != 1:
         raise SystemExit("give exactly one input: --seed/--seed-file (crawl), --warcs or --html")
-    config = CrawlConfig(
-        user_agent=args.user_agent, delay=args.delay, concurrency=args.concurrency,
-        per_host_concurrency=args.per_host_concurrency, timeout=args.timeout, retries=args.retries,
-        max_redirects=args.max_redirects, max_bytes=int(args.max_response_mb * 2**20), max_pages=args.max_pages,
-        sitemaps=not args.no_sitemaps, feeds=not args.no_feeds, obey_robots=not args.ignore_robots, warc_max_bytes=int(args.warc_mb * 2**20),
-        retry_failed=args.retry_failed,
+    config = options_from_args(
+        CrawlConfig, args, exclude=_CRAWL_OPTIONS_BY_HAND, max_bytes=int(args.max_response_mb * 2**20),
+        warc_max_bytes=int(args.warc_mb * 2**20), obey_robots=not args.ignore_robots,
     )
     try:
         scope = _scope_from_args(args, languages)

@@ -92,3 +92,21 @@ def test_dedupe_defaults_come_from_dedup_config():
     for default in ("(default: 0.72)", "(default: 128)", "(default: 5)", "(default: 20)"):
         assert default in text
     assert docstring_help(DedupConfig)["num_perm"].startswith("MinHash permutations")
+
+
+def test_value_booleans_nargs_and_custom_dict_parsers():
+    import json
+
+    @dataclass
+    class Train:
+        shards: list[str] = field(default_factory=list, metadata={"nargs": "+", "help": "shard folders"})
+        mixture: dict[str, float] = field(default_factory=dict, metadata={"type": json.loads, "metavar": "JSON"})
+        compile: bool = False
+
+    p = argparse.ArgumentParser()
+    add_options(p, Train, bool_style="value", suppress_defaults=True)
+    args = p.parse_args(["--shards", "a", "b", "--mixture", '{"en": 0.5}', "--compile", "Yes"])
+    assert options_from_args(Train, args) == Train(shards=["a", "b"], mixture={"en": 0.5}, compile=True)
+    assert options_from_args(Train, p.parse_args([])) == Train()
+    with pytest.raises(SystemExit):
+        p.parse_args(["--compile", "maybe"])

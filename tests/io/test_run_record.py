@@ -31,11 +31,11 @@ def test_record_holds_the_request_and_same_request_resumes(web_input, tmp_path):
     before = _ids(out)
     record = json.loads(open(run_record_path(out)).read())
     assert record["recipe"] == "filter_web" and record["tasks"] == 2 and record["inputs"] == [web_input]
-    assert record["options"]["languages"] == ["fr", "en"] and record["options"]["lang_threshold"] is None  # the per-language table
+    assert record["options"]["languages"] == ["fr", "en"] and record["options"]["text_key"] == "text"  # defaults too
     assert record["versions"]["datatrove"] and record["completed_at"] and record["rows"] == first["manifest"]["rows"]
     assert first["docs_per_s"] > 0 and first["mb_per_s"] > 0 and first["documents_in"] > first["manifest"]["rows"]
     # the same request (a default given explicitly, workers changed) resumes: all tasks are skipped
-    again = run_filter_web(web_input, out, tasks=2, workers=2, languages=("fr", "en"), lang_threshold=None)
+    again = run_filter_web(web_input, out, tasks=2, workers=2, languages=("fr", "en"), text_key="text")
     assert _ids(out) == before and again["manifest"]["rows"] == first["manifest"]["rows"] == len(before)
     assert json.loads(open(run_record_path(out)).read())["attempts"] == 2
 
@@ -81,3 +81,14 @@ def test_unrecorded_earlier_output_is_refused(web_input, tmp_path):
 def test_missing_input_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no_such_folder does not exist"):
         run_filter_web(str(tmp_path / "no_such_folder"), str(tmp_path / "out"), tasks=1, workers=1)
+
+
+def test_block_counters_by_class(web_input, tmp_path):
+    from mmedc.io.readers import CorpusReader
+    from mmedc.io.writer import ShardedParquetWriter
+    from mmedc.recipes.common import block_counters
+
+    summary = run_filter_web(web_input, str(tmp_path / "web"), tasks=1, workers=1)
+    reader = block_counters(summary["stats"], CorpusReader)
+    assert reader["documents"] == summary["documents_in"] > 0
+    assert block_counters(summary["stats"], ShardedParquetWriter)["documents"] == summary["manifest"]["rows"]
