@@ -44,6 +44,8 @@ __all__ = [
 _CJK = re.compile(f"[{KANA_RANGES}{HAN_RANGES}]")
 _CJK_LABELS = ("zh", "ja", "yue", "wuu")
 _MODELS: dict[str, object] = {}
+# characters the zh/ja script rule counts (enough for the kana and Han shares; counting is per character)
+SCRIPT_SAMPLE = 400
 
 #: minimum ``language_score`` per language, chosen on dev data the way FineWeb-2 chooses its
 #: per-language ``language_score``: the 0.5th percentile of the scores of correctly identified
@@ -131,7 +133,7 @@ def predict_language(
         score, label = preds[0]
         lang = label[9:]
         if _CJK.search(line):
-            fixed, han_share = script_language(line)
+            fixed, han_share = script_language(line, sample_chars=SCRIPT_SAMPLE)
             if fixed is not None:
                 cjk = sum(p for p, lab in preds if lab[9:] in _CJK_LABELS)
                 return fixed, min(1.0, max(cjk, han_share))
@@ -175,7 +177,7 @@ def predict_language(
     lang, score = max(scores.items(), key=lambda kv: kv[1])
     sample = chunks[0] if len(chunks) == 1 else " ".join(chunks)
     if _CJK.search(sample):
-        fixed, han_share = script_language(sample)
+        fixed, han_share = script_language(sample, sample_chars=SCRIPT_SAMPLE)
         if fixed is not None:
             # the script decides; confidence is what the model gave the CJK labels together, or the
             # share of Han/kana letters when the model was lost
