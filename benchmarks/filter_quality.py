@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cjk_eval import JA_GENERAL, JA_MEDICAL, ZH_GENERAL, ZH_MEDICAL  # noqa: E402
 from _seed_rule import RULE_DIR, FastOriginalRule, available  # noqa: E402
 
-from mmedc.keywords import get_matcher, load_coverage, load_thresholds  # noqa: E402
+from mmedc.keywords import get_matcher, load_content_thresholds, load_coverage, load_thresholds  # noqa: E402
 
 LANGS = ("en", "zh", "ja", "fr", "ru", "es")
 MEDICAL_FILES = {
@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluation data not found: {args.data} or {RULE_DIR} (see benchmarks/filter_quality.py); nothing to measure")
         return 0
     thresholds = load_thresholds()
+    contents = load_content_thresholds()
     cov = load_coverage()
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{'lang':4} {'docs':>5} {'med':>4} | {'mmedc P':>7} {'R':>6} {'F1':>6} {'hardFP':>7} |"
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         gold: list[int] = []
         scores: list[tuple[int, float]] = []
         covered: list[bool] = []
+        content_of: list = []
         theirs: list[bool] = []
         hard: list[bool] = []
         rows: list[tuple[str, int, str]] = []
@@ -145,10 +147,18 @@ def main(argv: list[str] | None = None) -> int:
             gold.append(label)
             s = matcher.score(text, top_k=0, window_bytes=int(cov["window_bytes"]), window_density=cov["window_density"])
             scores.append((s.count, s.density))
-            covered.append(s.coverage >= cov["min_coverage"])
+            covered.append(s.coverage >= cov["min_coverage"] and s.content >= contents.get(lang, 0))
+            content_of.append(s)
             theirs.append(seed.keep(text))
             hard.append(kind.endswith("hard") or kind == "project_written_general")
         ours = [c >= min_count and d >= min_density and k for (c, d), k in zip(scores, covered)]
+        if args.sweep:  # the min_content grid at the shipped count, density and coverage
+            cells = []
+            for mc in (0, 2, 3, 4, 5):
+                pred = [x.passes(min_count, min_density, cov["min_coverage"], mc) for x in content_of]
+                hk = sum(p_ and h for p_, h in zip(pred, hard))
+                cells.append(f"min_content {mc}: F1 {prf(pred, gold)[2]:.3f} hard {hk}/{sum(hard)}")
+            print(f"  {lang} " + " | ".join(cells))
         p, r, f = prf(ours, gold)
         sp, sr, sf = prf(theirs, gold)
         hard_n = sum(hard)
@@ -191,7 +201,7 @@ def bundled_sample(thresholds: dict[str, tuple[int, float]], cov: dict[str, floa
         gold = [int(r["label"] == "medical") for r in sub]
         ours = [
             matcher.score(r["text"], 0, int(cov["window_bytes"]), cov["window_density"]).passes(
-                min_count, min_density, cov["min_coverage"]
+                min_count, min_density, cov["min_coverage"], load_content_thresholds().get(lang, 0)
             )
             for r in sub
         ]

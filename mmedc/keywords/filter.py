@@ -22,6 +22,7 @@ from datatrove.utils.logging import logger
 from mmedc.keywords.lists import (
     available_languages,
     keyword_folder,
+    load_content_thresholds,
     load_coverage,
     load_thresholds,
     normalize_language,
@@ -80,6 +81,10 @@ class MedicalKeywordFilter(BaseFilter):
             density reaches ``window_density``; rejects general pages that carry a single medical
             paragraph. ``0`` disables it. Defaults, like ``window_bytes`` and ``window_density``,
             come from the ``coverage`` section of ``thresholds.json``.
+        min_content: distinct terms needed outside the context categories of ``thresholds.json``
+            (care settings and professions: hospital, doctor, patient), overriding its per-language
+            ``min_content``: news of someone's illness names a disease among hospitals and doctors,
+            medical text explains with anatomy, drugs, findings and procedures.
         keyword_dir: folder with ``<lang>.txt`` and ``thresholds.json`` (default: the shipped lists).
         top_k: number of most frequent terms written to ``med_kw_top``.
         route_by_script: a document without a language is scored with the lists of its script
@@ -93,7 +98,7 @@ class MedicalKeywordFilter(BaseFilter):
     Writes ``med_kw_count``, ``med_kw_density``, ``med_kw_coverage`` and ``med_kw_top``
     (``[[term, occurrences], ...]``) and ``med_kw_lang`` (the list used) to each scored document's metadata. Drop reasons: ``empty``,
     ``invalid_text``, ``no_language``, ``unsupported_language``, ``too_few_keywords``,
-    ``low_density``, ``low_coverage``.
+    ``low_density``, ``low_coverage``, ``few_content_terms``.
     """
 
     name = "🩺 Medical keywords"
@@ -108,6 +113,7 @@ class MedicalKeywordFilter(BaseFilter):
         min_count: int | None = None,
         min_density: float | None = None,
         min_coverage: float | None = None,
+        min_content: int | None = None,
         window_bytes: int | None = None,
         window_density: float | None = None,
         keyword_dir: str | Path | Traversable | None = None,
@@ -147,6 +153,9 @@ class MedicalKeywordFilter(BaseFilter):
                 int(count if min_count is None else min_count),
                 float(density if min_density is None else min_density),
             )
+        content = load_content_thresholds(self.keyword_dir)
+        self.min_content = {lang: int(content.get(lang, 0) if min_content is None else min_content)
+                            for lang in self.languages}
         coverage = load_coverage(self.keyword_dir)
         self.min_coverage = float(coverage["min_coverage"] if min_coverage is None else min_coverage)
         self.window_bytes = int(coverage["window_bytes"] if window_bytes is None else window_bytes)
@@ -191,6 +200,7 @@ class MedicalKeywordFilter(BaseFilter):
         meta = doc.metadata
         meta["med_kw_lang"] = lang
         meta["med_kw_count"] = score.count
+        meta["med_kw_content"] = score.content
         meta["med_kw_density"] = round(score.density, 6)
         meta["med_kw_coverage"] = round(score.coverage, 4)
         meta["med_kw_top"] = [[t, c] for t, c in score.top_terms]
@@ -202,6 +212,8 @@ class MedicalKeywordFilter(BaseFilter):
             return False, "low_density"
         if score.coverage < self.min_coverage:
             return False, "low_coverage"
+        if score.content < self.min_content[lang]:
+            return False, "few_content_terms"
         return True
 
     def _routed(self, doc: Document, text: str) -> bool | tuple[bool, str]:
@@ -224,4 +236,4 @@ class MedicalKeywordFilter(BaseFilter):
         return first  # type: ignore[return-value]
 
 
-_EVIDENCE = ("med_kw_lang", "med_kw_count", "med_kw_density", "med_kw_coverage", "med_kw_top")
+_EVIDENCE = ("med_kw_lang", "med_kw_count", "med_kw_content", "med_kw_density", "med_kw_coverage", "med_kw_top")
