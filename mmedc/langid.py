@@ -328,8 +328,8 @@ class DeclareLanguage(PipelineStep):
         super().__init__()
         self.root = str(root).rstrip("/")
         self.language = normalize_language(language)
-        self.path_pattern = path_pattern
-        if path_pattern is not None:
+        self.path_pattern = path_pattern or None
+        if path_pattern:
             compiled = re.compile(path_pattern)
             if "lang" not in compiled.groupindex:
                 raise ValueError(f"path_pattern {path_pattern!r} needs a named group (?P<lang>...)")

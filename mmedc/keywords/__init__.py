@@ -9,7 +9,7 @@ Every public name is importable from ``mmedc.keywords`` as before the split.
 
 from __future__ import annotations
 
-from mmedc.keywords.filter import MedicalKeywordFilter
+from mmedc.keywords.filter import MedicalKeywordFilter, script_candidates
 from mmedc.keywords.lists import (
     KEYWORD_DIR,
     SUPPORTED_LANGUAGES,
@@ -60,5 +60,6 @@ __all__ = [
     "normalize_text",
     "parse_keyword_list",
     "score_text",
+    "script_candidates",
 ]
 _ = _MATCHERS  # the process-wide matcher cache, reachable as mmedc.keywords._MATCHERS
