@@ -453,3 +453,20 @@ def test_context_terms_count_as_keywords_but_not_as_content():
     assert flt.filter(doc) == (False, "few_content_terms") and doc.metadata["med_kw_content"] == s.content
     assert MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0, min_content=0).filter(doc) is True
     assert set(kw.load_content_thresholds()) == set(SUPPORTED_LANGUAGES)
+
+
+def test_script_candidates_route_unknown_documents_to_their_lists():
+    from mmedc.keywords import script_candidates
+
+    assert script_candidates("The patient was given aspirin.") == ("en", "fr", "es")
+    assert script_candidates("Les hépatites virales sont fréquentes.") == ("en", "fr", "es")
+    assert script_candidates("Пациентка поступила с жалобами на боль в груди.") == ("ru",)
+    assert script_candidates("医生诊断为病毒性肺炎。") == ("zh", "ja")
+    assert script_candidates("胃がんの手術を受けた患者") == ("ja", "zh")
+    assert script_candidates("12345 !!") == ()
+    # a Russian text quoting English is scored with both scripts' lists
+    assert set(script_candidates("Препарат Aspirin (acetylsalicylic acid) снижает риск тромбоза.")) == {"ru", "en", "fr", "es"}
+    flt = MedicalKeywordFilter(route_by_script=True)
+    doc = Document(text=SIX_LANGUAGES["ru"][0], id="r")
+    assert flt.filter(doc) is True and doc.metadata["med_kw_lang"] == "ru"
+    assert flt.filter(Document(text="12345 67890", id="n")) == (False, "no_candidate_language")
