@@ -129,10 +129,15 @@ def predict_language(
         line = text.replace("\n", " ").strip()
         if not line:
             return "", 0.0
-        preds = _raw_predict(model, line, k)
+        # one label is enough unless the script rule needs the CJK labels' sum, or a wanted runner-up
+        # could be a near tie (only when the top is under 1 / (1 + tie_ratio))
+        cjk_text = _CJK.search(line) is not None
+        preds = _raw_predict(model, line, k if cjk_text else 1)
         score, label = preds[0]
         lang = label[9:]
-        if _CJK.search(line):
+        if k > 1 and not cjk_text and prefer is not None and lang not in prefer and score * (1 + tie_ratio) <= 1.0:
+            preds = _raw_predict(model, line, k)
+        if cjk_text:
             fixed, han_share = script_language(line, sample_chars=SCRIPT_SAMPLE)
             if fixed is not None:
                 cjk = sum(p for p, lab in preds if lab[9:] in _CJK_LABELS)
