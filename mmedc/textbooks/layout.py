@@ -52,16 +52,16 @@ def line_geometry(textpage: Any, text: str) -> list[tuple[float, float]] | None:
     return out
 
 
-def _tag(size: float, body: float) -> str:
-    if size < 0.93 * body:
+def _tag(size: float, body: float, small: float, large: float) -> str:
+    if size < small * body:
         return "small"
-    if size > 1.12 * body:
+    if size > large * body:
         return "large"
     return "body"
 
 
 def margins(geometry: list[tuple[float, float]], gap: float = 1.45, max_top: int = 3,
-            max_bottom: int = 6) -> tuple[list[str], list[str]] | None:
+            max_bottom: int = 6, small: float = 0.93, large: float = 1.12) -> tuple[list[str], list[str]] | None:
     """Tags of the lines set apart at the top and at the bottom of a page, from :func:`line_geometry`.
 
     The first ``k`` lines (``k <= max_top``) are set apart when all of them lie above every later line
@@ -69,6 +69,8 @@ def margins(geometry: list[tuple[float, float]], gap: float = 1.45, max_top: int
     is taken (the body starts after the widest gap: a header above a chapter heading above the body,
     not a paragraph space). Likewise at the bottom (footnotes above a page number). ``None``
     when the page has too few lines to tell the body's pitch, or its lines do not run top to bottom.
+    A line is ``small`` below ``small`` times the body's type size, ``large`` above ``large`` times it
+    (OCR'd line heights are noisier than a text layer's type sizes: the reader widens both for them).
     """
     n = len(geometry)
     if n < 4:
@@ -87,11 +89,11 @@ def margins(geometry: list[tuple[float, float]], gap: float = 1.45, max_top: int
     for k in range(1, min(max_top, n - 3) + 1):
         space = min(ys[:k]) - max(ys[k:])
         if space > widest:
-            top, widest = [_tag(s, body_size) for _, s in geometry[:k]], space
+            top, widest = [_tag(s, body_size, small, large) for _, s in geometry[:k]], space
     bottom: list[str] = []
     widest = need
     for k in range(1, min(max_bottom, n - 3) + 1):
         space = min(ys[:-k]) - max(ys[-k:])
         if space > widest:
-            bottom, widest = [_tag(s, body_size) for _, s in geometry[-k:]], space
+            bottom, widest = [_tag(s, body_size, small, large) for _, s in geometry[-k:]], space
     return top, bottom
