@@ -49,6 +49,7 @@ ENGINES = ("pypdfium2", "pdfplumber")
 PAGE_SEPARATOR = "\f"
 
 _GARBAGE = re.compile(r"\(cid:\d+\)|[\ufffd\ue000-\uf8ff]")
+_LEADERS = re.compile(r"([.·…_\-–—=*~ ])\1{2,}|(?:\. ){2,}")
 
 
 class PdfError(Exception):
@@ -64,7 +65,8 @@ def classify_page(text: str, has_images: bool = True, min_chars: int = 30, min_a
     """Classify a page from its text layer: ``("text"|"scanned"|"empty", reason)``.
 
     Scanned: fewer than ``min_chars`` visible characters on a page with images, a share of letters
-    and digits below ``min_alnum_share`` (a text layer of symbols or a hidden OCR layer gone wrong), or
+    and digits below ``min_alnum_share`` (a text layer of symbols or a hidden OCR layer gone wrong;
+    dot leaders and mathematical symbols do not count against it: contents and formulas are text), or
     more than ``max_garbage_share`` of unmapped glyphs (``(cid:NN)``, U+FFFD, private-use characters).
     A page with little text and no image is ``empty`` (blank pages are not OCR'd).
     """
@@ -74,8 +76,10 @@ def classify_page(text: str, has_images: bool = True, min_chars: int = 30, min_a
     garbage = sum(len(m.group()) for m in _GARBAGE.finditer(text))
     if garbage / len(visible) > max_garbage_share:
         return "scanned", "garbage"
-    alnum = sum(1 for c in visible if c.isalnum())
-    if alnum / len(visible) < min_alnum_share:
+    # dot leaders of a contents page and the symbols of formulas are text, not a broken layer
+    judged = [c for c in _LEADERS.sub("", text) if not c.isspace() and unicodedata.category(c) != "Sm"]
+    alnum = sum(1 for c in judged if c.isalnum())
+    if judged and alnum / len(judged) < min_alnum_share:
         return "scanned", "low_alnum"
     return "text", "ok"
 
