@@ -137,6 +137,8 @@ def test_ocr_language_detected_without_sidecar(tmp_path):
     docs, reader = read(tmp_path)
     (doc,) = docs
     assert doc.metadata["language"] == "ja" and doc.metadata["language_source"] == "detected"
+    assert not any("ocr_vertical" in p for p in doc.metadata["pages"])  # horizontal text is not flagged
+    assert stats(reader).get("pages_ocr_vertical", 0) == 0
     TextbookCleanup().filter(doc)
     assert similarity(doc.text, book.body) > 0.9
 
@@ -443,3 +445,33 @@ def test_page_sized_image_is_ocrd_as_stored(tmp_path):
     image200.save(tmp_path / "scan200.pdf", "PDF", resolution=200.0)
     (low,), _ = read(tmp_path, language="en")
     assert "ocr_source" not in low.metadata["pages"][0]
+
+
+def test_roman_numerals_read_as_cyrillic_are_written_back():
+    fix = ocr_mod.fix_cyrillic_roman
+    assert fix("факторы свертывания (П, УП, Х) и антитромбин Ш.") == "факторы свертывания (II, VII, Х) и антитромбин III."
+    assert fix("ХП съезд; ХУП век; в П стадии") == "XII съезд; XVII век; в II стадии"
+    for text in ("У больного Х-образные ноги", "Подавляет Шум", "ПШ", "пункт п. 3"):
+        assert fix(text) == text  # words, and what is not a numeral, stay
+
+
+def test_vertical_text_is_detected_and_counted(tmp_path):
+    """A page of vertical Japanese (columns right to left) is counted, not silently read as lines."""
+    if not can_render("ja"):
+        pytest.skip("no CJK font installed")
+    from PIL import Image, ImageDraw, ImageFont
+
+    from mmedc.textbooks.sample import cjk_font_path
+
+    font = ImageFont.truetype(cjk_font_path(), 40, index=0)
+    page = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(page)
+    text = "高血圧は日常診療で最も多い慢性疾患であり血圧の上昇は血管の内皮を傷つけて動脈硬化を進める" * 3
+    for col in range(12):
+        for row in range(30):
+            ch = text[(col * 30 + row) % len(text)]
+            draw.text((1140 - col * 90, 100 + row * 50), ch, font=font, fill=0)
+    page.save(tmp_path / "vertical.pdf", "PDF", resolution=150.0)
+    docs, reader = read(tmp_path, language="ja", retry_confidence=0, min_ocr_confidence=0)
+    assert stats(reader)["pages_ocr_vertical"] == 1
+    assert docs[0].metadata["pages"][0]["ocr_vertical"] >= 0.5
