@@ -13,6 +13,12 @@ metadata has ``pages`` (per page: PDF page number, character span, method, print
 Bad input (not a PDF, corrupt, truncated, encrypted, zero pages, a page that fails) is counted with
 ``stat_update`` under ``error_<reason>``, logged with the file name and reason, and skipped; the run
 goes on. A missing Tesseract language pack is an error at the start of the run.
+
+The file is long (over 500 lines) because the reader is one datatrove block whose steps share its
+options and its stats: opening and classifying bad input, book language (option, sidecar, detection),
+per-page text layer and layout, the OCR loop with its per-page decisions (stored image or render,
+thickening, orientation retry, confidence), and assembling Documents. The OCR engine itself is in
+``ocr.py``, the margins in ``layout.py``, the cleanup rules in ``rules.py``.
 """
 
 from __future__ import annotations
