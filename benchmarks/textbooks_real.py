@@ -17,7 +17,8 @@ Measures, in one run (data: ``../shared/data``, see its ``SOURCES.md``; override
    body, line-end hyphens joined on both sides; OCR seconds per page on one core, both; with
    ``--compare-render``, PdfReader on pages re-rendered at 300 dpi instead of the stored images;
 5. **phototest.tif** (``ocr/``) as an image and as a one-image PDF: tesseract alone vs PdfReader;
-6. **speed**: text-layer pages/s on one core, raw pypdfium2 (baseline) vs PdfReader + TextbookCleanup.
+6. **speed**: text-layer pages/s on one core, raw pypdfium2 (baseline) vs PdfReader + TextbookCleanup;
+7. **OCR speed**: seconds per page on one core, tesseract alone vs mmedc's per-page OCR, interleaved.
 
 CER = Levenshtein distance / gold length after NFC and whitespace normalisation (zh, ja: all
 whitespace removed), the scanbook README's metric. Similarity = ``difflib`` ratio on the same text.
@@ -370,6 +371,39 @@ def speed(data: Path, seconds: float) -> dict:
     return rates
 
 
+def ocr_speed(data: Path, rounds: int = 2) -> dict:
+    """OCR seconds per page on one core, interleaved so that the machine's load drifts over both alike:
+    tesseract alone on the stored image vs what PdfReader does per scanned page (image as stored,
+    thickening decision, one tesseract run for text, confidence and line boxes)."""
+    import pypdfium2 as pdfium
+
+    from mmedc.textbooks.ocr import needs_thickening, read_page, stored_page_image, thicken_strokes
+
+    pages = [(lang, data / "pdf" / "scanbook_dev" / lang / "scan.pdf") for lang in ("en", "zh")]
+    pages = [(lang, p) for lang, p in pages if p.exists()]
+    times = {"tesseract": 0.0, "mmedc": 0.0}
+    n = 0
+    for _ in range(rounds):
+        for lang, path in pages:
+            image = stored_image(path, 2)
+            t0 = time.perf_counter()
+            tesseract_alone(image, lang)
+            times["tesseract"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pdf = pdfium.PdfDocument(str(path))
+            page = pdf[2]
+            found, dpi = stored_page_image(page)
+            if needs_thickening(lang):
+                found, _ = thicken_strokes(found, dpi)
+            read_page(found, lang, dpi=dpi)
+            times["mmedc"] += time.perf_counter() - t0
+            n += 1
+    per = {k: v / n for k, v in times.items()}
+    print(f"\n7. OCR s/page on one core (page 3 of the en and zh scans, {rounds} interleaved rounds): tesseract alone "
+          f"{per['tesseract']:.2f}, mmedc {per['mmedc']:.2f} ({per['mmedc'] / per['tesseract'] - 1:+.1%})")
+    return per
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
@@ -394,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_scan:
         results["scans"] = scans(data, args.scan_pages, args.compare_render)
         results["phototest"] = phototest(data)
+        results["ocr_speed"] = ocr_speed(data)
     results["speed"] = speed(data, args.seconds)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False))

@@ -18,7 +18,10 @@ import re
 import statistics
 from typing import Any
 
+from mmedc.textbooks.rules import CONTROL_CHARS
+
 # pdfium writes U+FFFE for a hyphen it removed at a line end, and drops the line break: a break too
+_CONTROL = re.compile(CONTROL_CHARS)
 _BREAK = re.compile("\r\n|\n|\r|\ufffe")
 
 
@@ -39,7 +42,7 @@ def line_geometry(textpage: Any, text: str) -> list[tuple[float, float]] | None:
         end = m.start() if m else len(text)
         line = text[pos:end]
         stripped = line.lstrip()
-        if stripped.strip():
+        if _CONTROL.sub("", stripped).strip():  # non-blank as cleanup sees it, so the counts agree
             i = pos + len(line) - len(stripped)
             # a character in the middle of the line: the first may be a drop cap or a bullet
             j = i + min(len(stripped.rstrip()) // 2, 8)
