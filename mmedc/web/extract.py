@@ -132,11 +132,12 @@ class HtmlExtractor(BaseExtractor):
         from mmedc.web.extract_rules import (
             continue_split_body,
             drop_boilerplate_lines,
+            join_definitions,
             page_signals,
             rescue_boxes,
         )
 
-        if not html or not html.strip():
+        if not html or html.isspace():
             return None
         tree = load_html(html)  # trafilatura's own parser: one parse shared by the rules and trafilatura
         if tree is None:
@@ -144,8 +145,11 @@ class HtmlExtractor(BaseExtractor):
         signals = page_signals(tree)  # before trafilatura, which prunes the tree it is given
         date = self._find_date(tree, url) if self.with_date else None
         counts: dict[str, int] = {}
-        if self.rules and (boxes := rescue_boxes(tree)):
-            counts["boxes"] = boxes
+        if self.rules:
+            if boxes := rescue_boxes(signals.asides):
+                counts["boxes"] = boxes
+            if definitions := join_definitions(signals.dls):
+                counts["definitions"] = definitions
         text = trafilatura.extract(tree, url=url or None, **self.trafilatura_kwargs()) or ""
         if self.rules and text:
             text, added = continue_split_body(text, signals)
