@@ -225,6 +225,8 @@ _CUES = r"""
 read\ more|read\ also|see\ more|see\ also|more\ on\ this(?:\ story|\ topic)?|also\ read|also\ on\ \S+
 |related(?:\ articles?|\ stories|\ posts?|\ content|\ links|\ topics)?|recommended(?:\ for\ you|\ articles?)?
 |don'?t\ miss|you\ (?:may|might)\ also\ (?:like|be\ interested\ in)|more\ from\ \S+|advertisement|sponsored
+|most\ (?:read|popular|viewed|shared)(?:\ \w+){0,3}|popular\ on\ \S+|trending(?:\ now)?|\d*\ ?comments?|leave\ a\ (?:comment|reply)
+|commentaires?|kommentare?|comentarios?|комментари\w*|评论|コメント
 |lire\ aussi|à\ lire\ aussi|a\ lire\ aussi|voir\ aussi|sur\ le\ même\ sujet|articles\ liés|publicité
 |lesen\ sie\ auch|auch\ interessant|mehr\ zum\ thema|weiterlesen|das\ könnte\ sie\ auch\ interessieren|anzeige|werbung
 |le\ puede\ interesar|puedes\ ver|lea\ también|te\ puede\ interesar|ver\ también|noticias\ relacionadas
@@ -241,14 +243,27 @@ _BOILERPLATE = re.compile(
     \b(?:newsletters?|subscrib\w*|sign(?:ing)?\ up|abonn\w*|suscr[ií]b\w*|inscri[bv]\w*|подпи[сш]\w+
     |all\ rights\ reserved|tous\ droits\ réservés|alle\ rechte\ vorbehalten|todos\ los\ derechos
     |wszelkie\ prawa|все\ права\ защищены|copyright
-    |follow\ us|follow\ (?:him|her|them)\ on|s[ií]guenos|suivez-nous|folgen\ sie\ uns|obserwuj\ nas|подписывайтесь
+    |follow\ us|follow\b[^.]{0,60}\bon\ (?:facebook|twitter|instagram|linkedin|youtube|tiktok)|s[ií]guenos|suivez-nous|folgen\ sie\ uns|obserwuj\ nas|подписывайтесь
     |log\ in|logged\ in|eingeloggt|connectez-vous|inicia\ sesión
+    |click\ here|cliquez\ ici|haga\ clic\ aquí|hier\ klicken|нажмите\ здесь
+    |affiliate\ (?:links?|commission)|earn\ (?:a\ )?commission|may\ (?:get|earn|receive)\ a\ (?:share|commission)
     |disclaimer|haftungsausschluss|aviso\ legal|avertissement
     |not\ (?:be\ )?a\ substitute\ for|does\ not\ replace|ne\ remplace\ pas|no\ sustituye|ersetzt\ nicht|не\ заменяет)\b
     |\bcookies?\b[^.]{0,80}\b(?:use|accept|consent|policy|settings|preferences|browsing|website|site|experience)
     |\b(?:use|accept|consent\ to|enable|allow)\ (?:all\ |the\ use\ of\ )?cookies\b
     |©|訂閱|订阅|版权所有|免责声明|購読|メルマガ|無断転載|免責事項"""
 )
+# page furniture about the page: dates, tags, reading time, credits (only lines of at most 12 words)
+_META = re.compile(
+    r"""(?ix)^(?:
+    (?:(?:first\ |originally\ )?published|updated|last\ (?:updated|reviewed|modified)|page\ last\ reviewed|next\ review\ due
+    |posted(?:\ on|\ in|\ by)?|filed\ under|tagged|reading\ time|\d+\ min(?:ute)?s?\ read|additional\ reporting\ by
+    |\(?reporting\ by|editing\ by|publié|mis\ à\ jour|temps\ de\ lecture|publicado|actualizado|tiempo\ de\ lectura
+    |tempo\ de\ leitura|veröffentlicht|aktualisiert|lesezeit|опубликовано|обновлено|время\ чтения)\b
+    |(?:tags?|categor(?:y|ies)|sources?|photo|image|credits?|fuente|foto|quelle|bild|источник|фото|来源|图片|出典|写真)\s*[:：]
+    |(?:发布时间|更新时间|更新日期|公開日|更新日))"""
+)
+_MAX_META_WORDS = 12
 _MAX_BOILER_WORDS = 25  # longer lines are prose that happens to mention a cue
 _MAX_CUE_WORDS = 30
 _MAX_RELATED_WORDS = 20
@@ -295,6 +310,8 @@ def drop_boilerplate_lines(text: str, signals: PageSignals | None = None) -> tup
             under_cue = False
             if n <= _MAX_BOILER_WORDS and _BOILERPLATE.search(core):
                 reason = "boilerplate"
+            elif n <= _MAX_META_WORDS and _META.match(core):
+                reason = "page_meta"
             elif not keep and k < 2 and _title_like(core, titles):
                 reason = "title"
         if reason:
