@@ -226,7 +226,9 @@ read\ more|read\ also|see\ more|see\ also|more\ on\ this(?:\ story|\ topic)?|als
 |related(?:\ articles?|\ stories|\ posts?|\ content|\ links|\ topics)?|recommended(?:\ for\ you|\ articles?)?
 |don'?t\ miss|you\ (?:may|might)\ also\ (?:like|be\ interested\ in)|more\ from\ \S+|advertisement|sponsored
 |most\ (?:read|popular|viewed|shared)(?:\ \w+){0,3}|popular\ on\ \S+|trending(?:\ now)?|\d*\ ?comments?|leave\ a\ (?:comment|reply)
-|commentaires?|kommentare?|comentarios?|комментари\w*|评论|コメント
+|commentaires?|kommentare?|comentarios?|комментари\w*|评论|コメント|(?:view|show|read|see)\ (?:all\ )?\d*\ ?comments
+|topics|temas|thèmes|themen|темы|meistgelesen|meist-?diskutiert|les\ plus\ lus|lo\ más\ leído|más\ leídas|самое\ читаемое
+|热门文章|热门|人気記事|ランキング
 |lire\ aussi|à\ lire\ aussi|a\ lire\ aussi|voir\ aussi|sur\ le\ même\ sujet|articles\ liés|publicité
 |lesen\ sie\ auch|auch\ interessant|mehr\ zum\ thema|weiterlesen|das\ könnte\ sie\ auch\ interessieren|anzeige|werbung
 |le\ puede\ interesar|puedes\ ver|lea\ también|te\ puede\ interesar|ver\ también|noticias\ relacionadas
@@ -246,7 +248,8 @@ _BOILERPLATE = re.compile(
     |follow\ us|follow\b[^.]{0,60}\bon\ (?:facebook|twitter|instagram|linkedin|youtube|tiktok)|s[ií]guenos|suivez-nous|folgen\ sie\ uns|obserwuj\ nas|подписывайтесь
     |log\ in|logged\ in|eingeloggt|connectez-vous|inicia\ sesión
     |click\ here|cliquez\ ici|haga\ clic\ aquí|hier\ klicken|нажмите\ здесь
-    |affiliate\ (?:links?|commission)|earn\ (?:a\ )?commission|may\ (?:get|earn|receive)\ a\ (?:share|commission)
+    |affiliate\ (?:links?|commission)|earn\ (?:a\ )?commission|may\ (?:get|earn|receive)\ (?:a\ share|a\ commission|compensation)
+    |advertising\ disclosure|our\ advertisers
     |disclaimer|haftungsausschluss|aviso\ legal|avertissement
     |not\ (?:be\ )?a\ substitute\ for|does\ not\ replace|ne\ remplace\ pas|no\ sustituye|ersetzt\ nicht|не\ заменяет)\b
     |\bcookies?\b[^.]{0,80}\b(?:use|accept|consent|policy|settings|preferences|browsing|website|site|experience)
