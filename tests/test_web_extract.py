@@ -424,3 +424,19 @@ def test_aside_boxes_rescued_only_for_warnings():
     )
     assert rescue_boxes(tree.iter("aside")) == 1
     assert [el.tag for el in tree.body] == ["div", "aside", "aside"]
+
+
+def test_fallbacks_run_only_on_short_fast_extractions():
+    import trafilatura
+
+    (doc,) = _extract(MEDICINE_PAGE, rules=False)
+    assert doc.text == trafilatura.extract(MEDICINE_PAGE, include_comments=False, fast=True)
+    # fallback_below=None: trafilatura's whole cascade on every page (its best mode here)
+    full = HtmlExtractor(timeout=None, rules=False, fallback_below=None).extract_record(MEDICINE_PAGE)
+    assert full["text"] == trafilatura.extract(MEDICINE_PAGE, include_comments=False)
+    # a page whose fast extraction is short gets the cascade, counted as rule_fallback
+    short = "<html><body><div><p>Hand washing with soap removes most germs from the skin.</p></div></body></html>"
+    ex = HtmlExtractor(timeout=None, min_chars=0)
+    record = ex.extract_record(short)
+    assert record["rules"].get("fallback") == 1 and "Hand washing" in record["text"]
+    assert "fallback" not in ex.extract_record(MEDICINE_PAGE)["rules"]
