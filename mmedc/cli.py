@@ -4,6 +4,7 @@
     mmedc inspect <shards>             schema, row counts and sample records of mmedc shards
     mmedc stats <shards> [--out DIR]   documents/characters/tokens by language x source, and a PNG chart
     mmedc train --config FILE          continued pretraining (same as ``mmedc run pretrain``)
+    mmedc eval --model M --data FILES  accuracy on multiple-choice medical questions, per language
     mmedc demo [--workdir DIR]         every source on the bundled samples, dedupe, stats, a tiny training run
 """
 
@@ -35,7 +36,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     import fsspec
     import pyarrow.parquet as pq
 
-    from mmedc.io.parquet import list_shards
+    from mmedc.io.shards import list_shards
 
     shards = list_shards(args.paths)
     if not shards:
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="command")
     sub.add_parser("run", help="run a prebuilt pipeline", add_help=False)
     sub.add_parser("train", help="continued pretraining (mmedc run pretrain)", add_help=False)
+    sub.add_parser("eval", help="accuracy on multiple-choice medical questions (mmedc eval --help)", add_help=False)
 
     ins = sub.add_parser("inspect", help="schema, counts and samples of shards")
     ins.add_argument("paths", nargs="+", help="shard files, folders or globs (fsspec URLs ok)")
@@ -132,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_run(argv[1:])
     if argv and argv[0] == "train":
         return _cmd_run(["pretrain", *argv[1:]])
+    if argv and argv[0] == "eval":
+        from mmedc.eval.run import main as eval_main
+
+        return eval_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

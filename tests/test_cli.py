@@ -55,7 +55,7 @@ def test_run_filter_web_and_errors(tmp_path):
     r = _run("run", "filter_web", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
              "--tasks", "2", "--workers", "1")
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "kept" in r.stdout and (tmp_path / "out" / "_manifest.json").exists()
+    assert "kept" in r.stdout and (tmp_path / "out" / ".mmedc" / "manifest.json").exists()
     assert _run("run", "no_such_pipeline").returncode == 2
     assert "filter_web" in _run("run", "--help").stdout
     assert _run("inspect", str(tmp_path / "nothing_here")).returncode == 1

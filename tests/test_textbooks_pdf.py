@@ -150,8 +150,36 @@ def test_language_option_and_bad_sidecar(tmp_path, text_books):
     assert stats(reader)["error_sidecar"] == 1
     docs, _ = read(tmp_path, language={"a": "es"})
     assert docs[0].metadata["language"] == "es" and docs[0].metadata["language_source"] == "option"
-    with pytest.raises(ValueError, match="unknown book language"):
+    with pytest.raises(ValueError, match="unknown language 'xx'"):
         PdfReader(str(tmp_path), language="xx")
+
+
+def test_languages_accept_iso_and_tesseract_codes(tmp_path):
+    reader = PdfReader(str(tmp_path), language="fra", ocr_languages=("rus", "eng"), default_language="spa")
+    assert reader.language == "fr" and reader.ocr_languages == ("ru", "en") and reader.default_language == "es"
+    assert PdfReader(str(tmp_path), language="chi_sim+eng").language == "zh+en"
+    assert PdfReader(str(tmp_path), language={"a": "jpn"}).language == {"a": "ja"}
+    for bad in ({"ocr_languages": ("rus", "klingon")}, {"language": {"a": "xx"}}, {"default_language": "zz"},
+                {"ocr_languages": ()}):
+        with pytest.raises(ValueError):
+            PdfReader(str(tmp_path), **bad)
+
+
+def test_russian_scan_detected_with_tesseract_codes(tmp_path):
+    """``ocr_languages=("rus", "eng")`` keeps detection on: a Russian scan is read as Russian, not English."""
+    book = write_scanned_pdf(tmp_path / "scan_ru.pdf", "ru", dpi=200, sidecar=False, with_front=False)
+    docs, reader = read(tmp_path, ocr_languages=("rus", "eng"))
+    (doc,) = docs
+    assert doc.metadata["language"] == "ru" and doc.metadata["language_source"] == "detected"
+    TextbookCleanup().filter(doc)
+    assert similarity(doc.text, book.body) > 0.9
+
+
+def test_forced_language_contradicted_by_the_ocr_is_counted(tmp_path):
+    write_scanned_pdf(tmp_path / "scan_fr.pdf", "fr", dpi=200, sidecar=False, with_front=False)
+    docs, reader = read(tmp_path, language="es")
+    assert docs[0].metadata["ocr_language_detected"] == "fr"
+    assert stats(reader)["ocr_language_mismatch"] == 1
 
 
 def _encrypted_pdf(path: Path) -> None:
@@ -361,3 +389,16 @@ def test_reader_records_thickened_pages(tmp_path, monkeypatch, thicken):
     assert len(marked) == (book.pages if thicken else 0)
     assert stats(reader).get("pages_ocr_thickened", 0) == len(marked)
     assert all(w >= 5 for w in widths) if thicken else all(w <= 4 for w in widths)
+
+
+def test_zero_page_pdf_counted_as_such_after_a_corrupt_one(tmp_path):
+    """pdfium keeps the error of an earlier file: a zero-page PDF read after a corrupt one is still zero_pages."""
+    (tmp_path / "a_garbage.pdf").write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20)
+    _zero_page_pdf(tmp_path / "b_empty.pdf")
+    (tmp_path / "c_garbage.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <</Type /Pages /Count 0>> endobj\n" + bytes(range(256)))
+    _zero_page_pdf(tmp_path / "d_empty.pdf")
+    docs, reader = read(tmp_path)
+    s = stats(reader)
+    assert docs == []
+    assert s["error_zero_pages"] == 2
+    assert s["error_corrupt"] == 2

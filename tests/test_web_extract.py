@@ -61,9 +61,13 @@ def test_extractor_keeps_lists_and_tables_drops_boilerplate():
     assert "| HbA1c | 6.5% or higher |" in doc.text
     assert "Subscribe to our newsletter" not in doc.text and "Cookie settings" not in doc.text
     assert doc.metadata["title"] == "Type 2 diabetes: symptoms, diagnosis and treatment"
-    assert doc.metadata["date"] == "2024-03-15"
+    assert "date" not in doc.metadata  # the date costs htmldate's time: only on request
     assert doc.metadata["html_lang"] == "en"
     assert doc.metadata["source"] == "website" and doc.metadata["url"] == "http://x.test/p"
+    # the title is metadata, not repeated as the text's first line
+    assert not doc.text.startswith("Type 2 diabetes: symptoms")
+    (dated,) = _extract(html, with_date=True)
+    assert dated.metadata["date"] == "2024-03-15" and dated.text == doc.text
 
 
 def test_extractor_drops_comments_by_default():

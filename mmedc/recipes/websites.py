@@ -16,6 +16,7 @@ extraction through datatrove completion markers. The keyword filter is on by def
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import posixpath
 from collections.abc import Sequence
 from dataclasses import fields
@@ -24,9 +25,22 @@ from typing import Any
 
 from datatrove.utils.logging import logger
 
-from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
-from mmedc.recipes.common import add_shard_args, print_output_summary, read_stats, shard_kwargs
+from mmedc.executors import ExecutorOptions, make_executor
+from mmedc.io.layout import logs_dir
+from mmedc.io.writer import ShardedParquetWriter
+from mmedc.recipes.common import (
+    add_execution_args,
+    add_shard_args,
+    execution_from_args,
+    execution_options,
+    jsonable,
+    print_output_summary,
+    read_stats,
+    resolved_options,
+    run_recipe,
+    shard_kwargs,
+    throughput,
+)
 
 LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "samples" / "site"
@@ -90,6 +104,17 @@ def websites_pipeline(
     return blocks
 
 
+# crawl options that change how a resumed crawl behaves, not what the run was asked
+_RESUME_ONLY_CRAWL_OPTIONS = ("retry_failed", "progress_every")
+
+
+class _NothingToRun:
+    """Stands in for the extraction executor when the crawl stored no page."""
+
+    def run(self) -> None:
+        return None
+
+
 def run_websites(
     output: str,
     scope: Any = None,
@@ -98,58 +123,72 @@ def run_websites(
     warc_folder: str | None = None,
     crawl_config: Any = None,
     crawl_tasks: int = 1,
-    logging_dir: str | None = None,
-    executor: str = "local",
-    tasks: int = 2,
-    workers: int = 2,
-    skip_completed: bool = True,
-    spark_master: str | None = None,
-    spark_conf: dict[str, str] | None = None,
-    **pipeline_kwargs: Any,
+    overwrite: bool = False,
+    execution: ExecutorOptions | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     """Crawl ``scope`` (a :class:`~mmedc.web.scope.Scope` or seed URLs) into ``warc_folder`` unless
-    ``warcs``/``html`` is given, then extract and filter into ``output``. Returns a summary."""
+    ``warcs``/``html`` is given, then extract and filter into ``output``. Returns a summary.
 
-    logging_dir = logging_dir or posixpath.join(str(output).rstrip("/"), "_logs")
-    summary: dict[str, Any] = {"output": str(output), "logging_dir": logging_dir}
-    if warcs is None and html is None:
-        if scope is None:
-            raise ValueError("nothing to do: give seeds (scope), warcs or html")
-        warc_folder = str(warc_folder or posixpath.join(str(output).rstrip("/") + "_warc"))
-        crawl_logs = posixpath.join(logging_dir, "crawl")
-        # the crawl is I/O-bound and keeps its state in local SQLite files: always a local executor.
-        # retry_failed re-runs a completed crawl task: its own state still keeps stored pages stored
-        retry = bool(getattr(crawl_config, "retry_failed", False))
-        make_executor(
-            crawl_pipeline(scope, warc_folder, crawl_config), logging_dir=crawl_logs, executor="local",
-            tasks=crawl_tasks, workers=crawl_tasks, skip_completed=skip_completed and not retry,
-        ).run()
-        summary["warc_folder"] = warc_folder
-        if crawl_config is not None:  # records the crawl itself wrote are never skipped as oversized
-            from mmedc.web.warc import MAX_RECORD_BYTES
-
-            pipeline_kwargs.setdefault("max_record_bytes", max(MAX_RECORD_BYTES, crawl_config.max_bytes + 2**20))
-        summary["crawl"] = next(iter(read_stats(crawl_logs).values()), {})
-        warcs = warc_folder
+    ``kwargs``: options of :func:`websites_pipeline` and executor options. The crawl always runs on
+    the local executor (it is I/O-bound and keeps its state in local SQLite files)."""
+    execution = execution_options(execution, **kwargs)
+    kwargs = {k: v for k, v in kwargs.items() if k not in {f.name for f in dataclasses.fields(ExecutorOptions)}}
+    output = str(output).rstrip("/")
+    logging_dir = execution.logging_dir or logs_dir(output)
+    crawl = warcs is None and html is None
+    if crawl and scope is None:
+        raise ValueError("nothing to do: give seeds (scope), warcs or html")
+    if crawl:
+        warc_folder = str(warc_folder or output + "_warc")
+    options = resolved_options(websites_pipeline, output, warcs=warcs, html=html, exclude=("output",), **kwargs)
+    if crawl:
+        config = jsonable(crawl_config) if crawl_config is not None else None
+        for key in _RESUME_ONLY_CRAWL_OPTIONS:
+            if isinstance(config, dict):
+                config.pop(key, None)
+        sites = getattr(scope, "sites", None)
+        options.update(scope=jsonable(sites) if sites is not None else jsonable(list(scope)), crawl_config=config,
+                       crawl_tasks=crawl_tasks, warc_folder=warc_folder)
+    crawl_logs = posixpath.join(logging_dir, "crawl")
     extract_logs = posixpath.join(logging_dir, "extract")
-    if "crawl" in summary and not any(Path(warc_folder).glob("*.warc*")):
-        # nothing stored (seeds failed, e.g. no network): no extraction, the state says why
-        logger.warning(f"crawl: no page stored in {warc_folder}; `python -m mmedc.web.frontier` on its _state "
-                       "files says why, and --retry-failed tries failed pages again")
-        summary["manifest"] = merge_manifests(str(output))
-        summary["stats"] = {}
-        return summary
-    pipeline = websites_pipeline(str(output), warcs=warcs, html=html, **pipeline_kwargs)
-    # pages a retry stored change the extraction's input: it runs again (each rank rewrites its shards)
-    changed = bool(getattr(crawl_config, "retry_failed", False)) and int(summary.get("crawl", {}).get("stored", 0)) > 0
-    make_executor(
-        pipeline, logging_dir=extract_logs, executor=executor, tasks=tasks, workers=workers,
-        skip_completed=skip_completed and not changed, spark_master=spark_master, spark_conf=spark_conf,
-    ).run()
-    summary["manifest"] = merge_manifests(str(output))
-    if pipeline_kwargs.get("rejected_output"):
-        merge_manifests(pipeline_kwargs["rejected_output"])
-    summary["stats"] = read_stats(extract_logs)
+    rejected = kwargs.get("rejected_output")
+
+    retry = bool(getattr(crawl_config, "retry_failed", False))
+    if crawl and crawl_config is not None:  # records the crawl itself wrote are never skipped as oversized
+        from mmedc.web.warc import MAX_RECORD_BYTES
+
+        kwargs.setdefault("max_record_bytes", max(MAX_RECORD_BYTES, crawl_config.max_bytes + 2**20))
+
+    def build():
+        exec_kwargs = execution.kwargs()
+        if crawl:
+            # the crawl is I/O-bound and keeps its state in local SQLite files: always a local executor;
+            # retry_failed re-runs a completed crawl task (its own state keeps stored pages stored)
+            make_executor(
+                crawl_pipeline(scope, warc_folder, crawl_config), logging_dir=crawl_logs, executor="local",
+                tasks=crawl_tasks, workers=crawl_tasks, skip_completed=execution.skip_completed and not retry,
+            ).run()
+            if not any(Path(warc_folder).glob("*.warc*")):
+                # nothing stored (seeds failed, e.g. no network): no extraction, the state says why
+                logger.warning(f"crawl: no page stored in {warc_folder}; `python -m mmedc.web.frontier` on its "
+                               "_state files says why, and --retry-failed tries failed pages again")
+                return _NothingToRun()
+            stored = int(next(iter(read_stats(crawl_logs, missing_ok=True).values()), {}).get("stored", 0) or 0)
+            if retry and stored > 0:  # pages a retry stored change the extraction's input: it runs again
+                exec_kwargs["skip_completed"] = False
+        pipeline = websites_pipeline(output, warcs=warc_folder if crawl else warcs, html=html, **kwargs)
+        return make_executor(pipeline, logging_dir=extract_logs, **exec_kwargs)
+
+    summary = run_recipe(
+        "websites", output, build=build, options=options, inputs=[warcs or html] if not crawl else [],
+        execution=execution, overwrite=overwrite, side_outputs=[rejected] if rejected else [],
+        owned_folders=[warc_folder] if crawl else [], logging_dir=extract_logs,
+    )
+    if crawl:
+        summary["warc_folder"] = warc_folder
+        summary["crawl"] = next(iter(read_stats(crawl_logs, missing_ok=True).values()), {})
+        summary.update(throughput(summary["stats"], [warc_folder], summary["seconds"]))
     return summary
 
 
@@ -196,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--min-chars", type=int, default=200, help="drop pages with less extracted text")
     f.add_argument("--rejected", default=None, help="also write dropped documents (with reasons) here")
     add_shard_args(f)
-    add_executor_args(p)
+    add_execution_args(p)
     return p
 
 
@@ -241,9 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = run_websites(
         args.output, scope=scope, warcs=args.warcs, html=args.html, base_url=args.base_url,
         warc_folder=args.warc_folder, crawl_config=config, crawl_tasks=args.crawl_tasks,
-        logging_dir=args.logging_dir, languages=languages, lang_threshold=args.lang_threshold,
-        keyword_filter=not args.no_keyword_filter, rejected_output=args.rejected, min_chars=args.min_chars,
-        **shard_kwargs(args), **executor_kwargs(args),
+        overwrite=args.overwrite, execution=execution_from_args(args), languages=languages,
+        lang_threshold=args.lang_threshold, keyword_filter=not args.no_keyword_filter,
+        rejected_output=args.rejected, min_chars=args.min_chars, **shard_kwargs(args),
     )
     print_summary(summary)
     return 0

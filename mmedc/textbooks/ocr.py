@@ -34,16 +34,16 @@ from typing import Any
 
 from datatrove.utils.logging import logger
 
-# ISO 639-1 -> tesseract traineddata
-TESSERACT_LANGS = {"en": "eng", "zh": "chi_sim", "ja": "jpn", "fr": "fra", "ru": "rus", "es": "spa"}
-# Debian/Ubuntu package names for the packs
-_APT = {"eng": "tesseract-ocr-eng", "chi_sim": "tesseract-ocr-chi-sim", "jpn": "tesseract-ocr-jpn",
-        "fra": "tesseract-ocr-fra", "rus": "tesseract-ocr-rus", "spa": "tesseract-ocr-spa", "osd": "tesseract-ocr-osd"}
+from mmedc.lang import CJK_RANGES, LANGUAGES, tesseract_code
+
+# ISO 639-1 -> tesseract traineddata, and the Debian packages of the packs: from the one language table
+TESSERACT_LANGS = {code: lang.tesseract for code, lang in LANGUAGES.items()}
+_APT = {lang.tesseract: lang.apt_package for lang in LANGUAGES.values()} | {"osd": "tesseract-ocr-osd"}
 # OSD script name -> language when the script decides it
 _SCRIPT_LANG = {"Han": "zh", "HanS": "zh", "HanT": "zh", "Japanese": "ja", "Hiragana": "ja", "Katakana": "ja",
                 "Cyrillic": "ru"}
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CJK = CJK_RANGES
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
 
 
@@ -52,8 +52,9 @@ class MissingLanguagePackError(RuntimeError):
 
 
 def tesseract_lang(code: str) -> str:
-    """``"en"`` -> ``"eng"``; tesseract names (``"eng"``, ``"chi_sim+eng"``) pass through."""
-    return TESSERACT_LANGS.get(code, code)
+    """``"en"`` -> ``"eng"``; tesseract names (``"eng"``, ``"chi_sim+eng"``) pass through; an unknown
+    code is a ``ValueError`` (:func:`mmedc.lang.tesseract_code`)."""
+    return tesseract_code(code)
 
 
 @functools.lru_cache(maxsize=1)

@@ -29,7 +29,8 @@ from datatrove.io import DataFileLike, DataFolderLike
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
-from mmedc.textbooks.cleanup import find_page_number
+from mmedc.lang import normalize_language, resolve_language
+from mmedc.textbooks.layout import line_geometry, margins
 from mmedc.textbooks.ocr import (
     TESSERACT_LANGS,
     detect_ocr_language,
@@ -41,6 +42,7 @@ from mmedc.textbooks.ocr import (
     thicken_strokes,
     upright,
 )
+from mmedc.textbooks.rules import find_page_number
 
 ENGINES = ("pypdfium2", "pdfplumber")
 PAGE_SEPARATOR = "\f"
@@ -86,8 +88,34 @@ def _normalise_layer(text: str) -> str:
 
 def iso_language(lang: str) -> str:
     """First language of a ``+``-joined book language, as ISO 639-1 (``"chi_sim+eng"`` -> ``"zh"``)."""
-    first = lang.split("+")[0]
-    return {v: k for k, v in TESSERACT_LANGS.items()}.get(first, first)
+    return normalize_language(lang.split("+")[0]) or lang
+
+
+def book_language(lang: str) -> str:
+    """A book language (ISO 639-1 or tesseract names, ``+``-joined) as ISO codes: ``"rus+eng"`` -> ``"ru+en"``;
+    an unknown code is a ``ValueError`` naming it."""
+    if not isinstance(lang, str) or not lang.strip():
+        raise ValueError(f"a book language must be a non-empty string, got {lang!r}")
+    return "+".join(dict.fromkeys(resolve_language(code.strip()) for code in lang.split("+")))
+
+
+_PAGES_COUNT_ZERO = re.compile(rb"/Type\s*/Pages\b[^>]*?/Count\s+0\b|/Count\s+0\b[^>]*?/Type\s*/Pages\b")
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def _empty_page_tree(f, max_bytes: int = 1 << 20) -> bool:
+    """Whether a PDF pdfium refused is a whole document (a catalog, ``%%EOF`` at its end) with an empty
+    page tree (``/Count 0`` and no page object); read at most ``max_bytes`` (a document with no pages
+    is small)."""
+    try:
+        f.seek(0)
+        data = f.read(max_bytes + 1)
+    except OSError:
+        return False
+    if len(data) > max_bytes:
+        return False
+    whole = b"/Catalog" in data and b"%%EOF" in data[-1024:]
+    return whole and bool(_PAGES_COUNT_ZERO.search(data)) and not _PAGE_OBJECT.search(data)
 
 
 def _has_images(page: Any) -> bool:
@@ -109,11 +137,13 @@ class PdfReader(BaseDiskReader):
         engine: text-layer engine, ``"pypdfium2"`` (default: faster and as accurate, see the docs) or
             ``"pdfplumber"``.
         ocr: ``"auto"`` (OCR pages classified as scanned), ``"never"``, or ``"always"``.
-        language: the books' language, ISO 639-1 (``"fr"``), ``+``-joined for bilingual books
-            (``"en+fr"``), a dict from file name or stem to language, or a callable ``path -> lang``.
+        language: the books' language, ISO 639-1 (``"fr"``) or tesseract (``"fra"``), ``+``-joined for
+            bilingual books (``"en+fr"``), a dict from file name or stem to language, or a callable
+            ``path -> lang``; an unknown code is a ``ValueError`` (from a sidecar or the callable: the
+            book's language is detected instead, counted as ``error_bad_language``).
         sidecar: read ``<book>.json`` beside a PDF (``{"language": "fr", "title": "..."}``) when present.
-        ocr_languages: the languages OCR may use and detection chooses from; their packs are checked
-            at the start of the run (:class:`~mmedc.textbooks.ocr.MissingLanguagePackError`).
+        ocr_languages: the languages OCR may use and detection chooses from (ISO or tesseract codes;
+            an unknown one is a ``ValueError``); their packs are checked at the start of the run (:class:`~mmedc.textbooks.ocr.MissingLanguagePackError`).
         default_language: OCR language when none is given and detection fails.
         dpi / max_pixels: OCR render resolution and its bound in pixels per page.
         min_page_chars / min_alnum_share / max_garbage_share: page classification thresholds.
@@ -126,6 +156,9 @@ class PdfReader(BaseDiskReader):
         rotate_threshold: minimum OSD orientation confidence to rotate a page.
         thicken: thicken thin strokes before OCR in the languages whose model gains from it (Chinese;
             see :func:`~mmedc.textbooks.ocr.thicken_strokes`); such pages carry ``ocr_thickened``.
+        layout: measure which lines of a text-layer page stand apart from the body at its top and bottom
+            (``margin_top`` / ``margin_bottom`` in the page metadata, :mod:`mmedc.textbooks.layout`), so
+            that cleanup takes only those for headers, footers and footnotes (pypdfium2 engine only).
     """
 
     name = "📕 PDF books"
@@ -153,6 +186,7 @@ class PdfReader(BaseDiskReader):
         rotate_pages: bool = False,
         rotate_threshold: float = 5.0,
         thicken: bool = True,
+        layout: bool = True,
         limit: int = -1,
         skip: int = 0,
         file_progress: bool = False,
@@ -174,10 +208,18 @@ class PdfReader(BaseDiskReader):
             raise ValueError("dpi must be >= 50 and max_pixels >= 100000")
         self.engine = engine
         self.ocr = ocr
+        if isinstance(language, str):
+            language = book_language(language)
+        elif isinstance(language, dict):
+            language = {name: book_language(value) for name, value in language.items()}
         self.language = language
         self.sidecar = sidecar
-        self.ocr_languages = tuple(ocr_languages)
-        self.default_language = default_language
+        if isinstance(ocr_languages, str):
+            ocr_languages = tuple(ocr_languages.split("+"))
+        self.ocr_languages = tuple(dict.fromkeys(resolve_language(code) for code in ocr_languages))
+        if not self.ocr_languages:
+            raise ValueError("ocr_languages must name at least one language")
+        self.default_language = book_language(default_language)
         self.dpi = dpi
         self.max_pixels = max_pixels
         self.min_page_chars = min_page_chars
@@ -189,13 +231,7 @@ class PdfReader(BaseDiskReader):
         self.rotate_pages = rotate_pages
         self.rotate_threshold = rotate_threshold
         self.thicken = thicken
-        if isinstance(language, str):
-            self._check_language(language)
-
-    def _check_language(self, lang: str) -> None:
-        for code in lang.split("+"):
-            if code not in TESSERACT_LANGS and code not in TESSERACT_LANGS.values():
-                raise ValueError(f"unknown book language {code!r}; use one of {', '.join(TESSERACT_LANGS)}")
+        self.layout = layout
 
     # -- run ---------------------------------------------------------------------------------
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -236,7 +272,9 @@ class PdfReader(BaseDiskReader):
             msg = str(exc)
             if "password" in msg.lower():
                 reason = "encrypted"
-            elif "PDFium: Success" in msg:  # pdfium refuses a well-formed document whose page tree is empty
+            elif _empty_page_tree(f):
+                # pdfium refuses a well-formed document whose page tree is empty without setting its
+                # error code, so its message repeats whatever error an earlier file left: look ourselves
                 reason, msg = "zero_pages", "the document has no pages"
             else:
                 reason = "corrupt"
@@ -281,7 +319,7 @@ class PdfReader(BaseDiskReader):
             info["language"], info["language_source"] = lang, "option"
         if "language" in info:
             try:
-                self._check_language(info["language"])
+                info["language"] = book_language(info["language"])
             except ValueError as exc:
                 logger.warning(f"{filepath}: {exc}; detecting the language instead")
                 self.stat_update("error_bad_language")
@@ -351,8 +389,10 @@ class PdfReader(BaseDiskReader):
                 plumber.close()
             pdf.close()
 
-    def _layer_text(self, pdf, plumber, i: int) -> tuple[str, bool]:
+    def _layer_text(self, pdf, plumber, i: int) -> tuple[str, bool, tuple[list[str], list[str]] | None]:
+        """A page's text layer, whether it has images, and its margins (:func:`~mmedc.textbooks.layout.margins`)."""
         page = pdf[i]
+        layout = None
         try:
             if plumber is not None:
                 text = plumber.pages[i].extract_text() or ""
@@ -361,13 +401,16 @@ class PdfReader(BaseDiskReader):
                 textpage = page.get_textpage()
                 try:
                     text = textpage.get_text_range()
+                    if self.layout and text.strip():
+                        geometry = line_geometry(textpage, text)
+                        layout = margins(geometry) if geometry else None
                 finally:
                     textpage.close()
             text = _normalise_layer(text)
             # image objects only matter for a page with little text (scanned or blank?): walking a page's
             # objects is costly on pages with many, so only then
             few = sum(1 for c in text if not c.isspace()) < self.min_page_chars
-            return text, _has_images(page) if few else True
+            return text, _has_images(page) if few else True, layout
         finally:
             page.close()
 
@@ -377,11 +420,13 @@ class PdfReader(BaseDiskReader):
         for i in range(len(pdf)):
             entry: dict[str, Any] = {"page": i + 1, "text": "", "method": "empty"}
             try:
-                text, has_images = self._layer_text(pdf, plumber, i)
+                text, has_images, layout = self._layer_text(pdf, plumber, i)
                 kind, reason = classify_page(text, has_images, self.min_page_chars, self.min_alnum_share,
                                              self.max_garbage_share)
                 if text.strip():  # kept even when short: OCR replaces it only when it reads something
                     entry["text"], entry["method"] = text, "text"
+                    if layout is not None:
+                        entry["margin_top"], entry["margin_bottom"] = layout
                 if self.ocr == "always" or (kind == "scanned" and self.ocr == "auto"):
                     entry["ocr_reason"] = reason if kind == "scanned" else "forced"
                     scanned.append(i)
@@ -394,10 +439,24 @@ class PdfReader(BaseDiskReader):
         self._resolve_language(pdf, pages, scanned, filepath, info)
         if scanned:
             self._ocr_pages(pdf, pages, scanned, filepath, info)
+            self._check_ocr_language(pages, filepath, info)
         for entry in pages:
             lines = [ln.strip() for ln in entry["text"].splitlines() if ln.strip()]
             entry["printed"] = find_page_number(lines[:2] + lines[-2:]) if lines else None
         return pages
+
+    def _check_ocr_language(self, pages: list[dict[str, Any]], filepath: str, info: dict[str, Any]) -> None:
+        """Count (``ocr_language_mismatch``) a given language that the OCR'd text contradicts."""
+        if info.get("language_source") not in ("option", "sidecar"):
+            return
+        text = "\n".join(p["text"] for p in pages if p["method"] == "ocr")[:20000]
+        if len(text.strip()) < 200:
+            return
+        found = detect_text_language(text)
+        if found and found not in info["language"].split("+"):
+            info["ocr_language_detected"] = found
+            self.stat_update("ocr_language_mismatch")
+            logger.warning(f"{filepath}: OCR'd as {info['language']!r} but its text reads as {found!r}")
 
     def _resolve_language(self, pdf, pages, scanned: list[int], filepath: str, info: dict[str, Any]):
         if info.get("language"):
@@ -483,6 +542,8 @@ class PdfReader(BaseDiskReader):
             for key in ("ocr_dpi", "rotated", "ocr_psm", "ocr_thickened"):
                 if p.get(key):
                     span[key] = p[key]
+            if p["method"] == "text" and "margin_top" in p:
+                span["margin_top"], span["margin_bottom"] = p["margin_top"], p["margin_bottom"]
             spans.append(span)
             parts.append(text)
             offset += len(text)

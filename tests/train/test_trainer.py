@@ -176,15 +176,3 @@ def test_two_process_resume_matches(shards, tmp_path):
     resumed = launch(cut)
     assert [r["step"] for r in resumed] == [3, 4]
     assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in full[2:]], rel=1e-5)
-
-
-def test_incomplete_checkpoints_are_ignored(tmp_path):
-    from mmedc.train.trainer import list_checkpoints
-
-    root = tmp_path / "checkpoints"
-    for name, complete in (("step-0000002", True), ("step-0000010", True), ("step-0000012.tmp", True),
-                           ("step-0000014", False)):
-        (root / name).mkdir(parents=True)
-        if complete:
-            (root / name / "trainer_state.json").write_text("{}")
-    assert [p.name for p in list_checkpoints(tmp_path)] == ["step-0000002", "step-0000010"]
