@@ -80,6 +80,12 @@ def test_decoder_inflates_like_zlib_and_never_holds_more_than_a_piece():
     assert b"".join(Decoder("deflate").feed(raw.compress(text) + raw.flush())) == text
     assert b"".join(Decoder("gzip, gzip").feed(gzip.compress(gzip.compress(text)))) == text
     assert b"".join(Decoder("identity").feed(text)) == text
+    # many members, some ending in the middle of an input slice, some longer than an output step
+    members = [os.urandom(n).hex().encode() for n in (10, 70_000, 5, 200_000, 33)]
+    stream = b"".join(gzip.compress(m) for m in members)
+    assert b"".join(Decoder("gzip").feed(stream)) == b"".join(members)
+    dec = Decoder("gzip")
+    assert b"".join(p for i in range(0, len(stream), 1000) for p in dec.feed(stream[i : i + 1000])) == b"".join(members)
     # bytes after the last member that start no other member end the stream
     assert b"".join(Decoder("gzip").feed(gzip.compress(text) + b"\x00\x00garbage")) == text
     pieces = Decoder("gzip").feed(single_member_bomb(8))
