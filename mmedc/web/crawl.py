@@ -36,17 +36,17 @@ from datatrove.utils.logging import logger
 from mmedc.web.discover import feed_urls, load_robots, sitemap_urls
 from mmedc.web.encoding import decode_html
 from mmedc.web.frontier import DONE, FAILED, SKIPPED, Frontier
-from mmedc.web.http import (  # noqa: F401 - names kept importable from here for compatibility
+from mmedc.web.http import (
     DEFAULT_USER_AGENT,
-    RETRY_STATUSES,
+    RETRY_STATUSES,  # noqa: F401 - kept importable from here for compatibility
     Fetcher,
     FetchError,
     HostClock,
     Response,
     make_client,
-    parse_retry_after,
+    parse_retry_after,  # noqa: F401 - kept importable from here for compatibility
 )
-from mmedc.web.links import extract_links, normalize_url, robots_directives, url_host  # noqa: F401
+from mmedc.web.links import extract_links, normalize_url, robots_directives, url_host
 from mmedc.web.scope import Scope, SiteRule
 from mmedc.web.warc import HTML_TYPES, RotatingWarcWriter
 
