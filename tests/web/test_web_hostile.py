@@ -231,6 +231,32 @@ def test_feed_bomb_is_cut(bombs, tmp_path):
     assert peak < MEMORY_BOUND, peak
 
 
+def test_pages_built_to_stall_link_extraction_are_linear_and_capped(tmp_path):
+    import time
+
+    from mmedc.web.links import extract_links
+
+    t = time.perf_counter()
+    assert extract_links("<a " * 200_000, "http://x.test/") == []  # tags never closed: was quadratic
+    assert extract_links("<meta <a " * 100_000 + '<a href="/ok">', "http://x.test/") == ["http://x.test/ok"]
+    assert time.perf_counter() - t < 5
+    rec = Recorder()
+    many = "".join(f'<a href="/p/{i}">' for i in range(300))
+
+    def routes(h, path, n):
+        if path == "/robots.txt":
+            return h.send(404, b"")
+        return h.send(200, (f"<html><body>{many}</body></html>" if path == "/" else "<p>x</p>").encode())
+
+    server, base = make_server(routes, rec)
+    try:
+        stats = Crawler([base + "/"], tmp_path, CrawlConfig(delay=0, sitemaps=False, progress_every=0,
+                                                            max_links_per_page=50)).run()
+    finally:
+        server.shutdown()
+    assert stats["links_cut"] == 1 and stats["stored"] == 51
+
+
 def test_sitemap_urls_are_capped_per_host(tmp_path):
     rec = Recorder()
 
