@@ -208,7 +208,9 @@ def read_payload(record: Any, max_bytes: int = MAX_RECORD_BYTES) -> tuple[bytes 
     when the file ends before the record's declared ``Content-Length`` (a killed writer, a broken
     download): such a record is never returned in part.
     """
-    if record.length is not None and record.length > max_bytes:
+    if record.length is None:  # Content-Length is mandatory: the record was cut inside its headers
+        return None, "truncated_record"
+    if record.length > max_bytes:
         return None, "oversized_record"
     content = record.content_stream().read(max_bytes + 1)
     if len(content) > max_bytes:
@@ -310,12 +312,15 @@ class WarcHtmlReader(WarcReader):
                 for ri, record in enumerate(it):
                     offset = it.offset
                     with self.track_time():
-                        data, why = record_to_dict(record, self.max_record_bytes)
+                        if record.length is None:  # no Content-Length: cut inside its WARC headers
+                            data, why = None, "truncated_record"
+                        else:
+                            data, why = record_to_dict(record, self.max_record_bytes)
                         if data is None:
                             if why == "truncated_record":
                                 self.stat_update("truncated_record")
                                 warn(f"record at offset {offset} is shorter than its Content-Length "
-                                     f"({record.length} bytes): truncated, skipped")
+                                     f"({record.length} bytes) or has none: truncated, skipped")
                             elif why == "oversized_record":
                                 self.stat_update("oversized_record")
                                 warn(f"record at offset {offset} is over max_record_bytes={self.max_record_bytes}: skipped")
