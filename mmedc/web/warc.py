@@ -215,12 +215,18 @@ def read_payload(record: Any, max_bytes: int = MAX_RECORD_BYTES) -> tuple[bytes 
     content = record.content_stream().read(max_bytes + 1)
     if len(content) > max_bytes:
         return None, "oversized_record"
-    raw = record.raw_stream
-    while raw.read(65536):  # what a decoder (chunked, gzip) left unread, so the length can be checked
-        pass
-    if getattr(raw, "limit", 0) > 0:
+    if _short(record):
         return None, "truncated_record"
     return content, "ok"
+
+
+def _short(record: Any) -> bool:
+    """Read what is left of ``record`` (what a decoder left, or all of a skipped record) and tell
+    whether its stream ended before its declared ``Content-Length``."""
+    raw = record.raw_stream
+    while raw.read(65536):
+        pass
+    return getattr(raw, "limit", 0) > 0
 
 
 def record_to_dict(record: Any, max_bytes: int = MAX_RECORD_BYTES) -> tuple[dict | None, str]:
@@ -316,6 +322,8 @@ class WarcHtmlReader(WarcReader):
                             data, why = None, "truncated_record"
                         else:
                             data, why = record_to_dict(record, self.max_record_bytes)
+                            if data is None and why not in ("truncated_record", "oversized_record") and _short(record):
+                                why = "truncated_record"  # skipped or not, a short record is counted
                         if data is None:
                             if why == "truncated_record":
                                 self.stat_update("truncated_record")
