@@ -33,11 +33,11 @@ from typing import Any
 
 from mmedc.executors import make_executor
 from mmedc.io.atomic import atomic_write_text
+from mmedc.io.layout import meta_dir, report_path
 from mmedc.io.parquet import ShardedParquetWriter, ShardReader, merge_manifests
 from mmedc.lang import MMEDC_LANGUAGES, resolve_language
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
-META_DIR = ".mmedc"
 SOURCE_KINDS = ("web", "textbooks", "websites", "corpora")
 SOURCE_NAME = {"web": "web", "textbooks": "textbook", "websites": "website", "corpora": "corpus"}
 
@@ -288,7 +288,7 @@ def corpus_specs(cfg: dict[str, Any]) -> list:
 
 
 def _work(cfg: dict[str, Any]) -> str:
-    return cfg.get("work_dir") or posixpath.join(cfg["output"], META_DIR, "work")
+    return cfg.get("work_dir") or posixpath.join(meta_dir(cfg["output"]), "work")
 
 
 def _request(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -450,11 +450,10 @@ def run_build(config: str | os.PathLike | dict[str, Any], stop_after: str | None
     """Build the corpus a corpus.yaml (path, or the dict :func:`load_config` returned) declares.
 
     Resumes an earlier run of the same request; ``stop_after`` (``"sources"``, ``"dedupe"``) ends early.
-    Returns the build report (also written to ``<output>/.mmedc/build_report.json``).
+    Returns the build report (also written to ``<output>/.mmedc/reports/build_report.json``).
     """
     cfg = config if isinstance(config, dict) else load_config(config)
-    meta = Path(cfg["output"]) / META_DIR
-    request_path = meta / "build_request.json"
+    request_path = Path(meta_dir(cfg["output"])) / "build_request.json"
     request = json.loads(json.dumps(_request(cfg)))
     if request_path.is_file():
         before = json.loads(request_path.read_text())
@@ -480,7 +479,8 @@ def run_build(config: str | os.PathLike | dict[str, Any], stop_after: str | None
     from mmedc.card import write_card
 
     report["card"] = write_card(cfg, report)
-    atomic_write_text(meta / "build_report.json", json.dumps(report, indent=1, ensure_ascii=False, default=str))
+    atomic_write_text(report_path(cfg["output"], "build_report.json"),
+                      json.dumps(report, indent=1, ensure_ascii=False, default=str))
     return report
 
 
