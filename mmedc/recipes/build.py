@@ -57,7 +57,7 @@ SCHEMA: dict[str, Any] = {
     "description": STR,
     "executor": {"executor": STR, "tasks": INT, "workers": INT, "spark_master": STR, "spark_conf": {"*": STR}},
     "sources": {
-        "web": [{"input": PATH, "name": STR, "text_key": STR, "id_key": STR, "lang_threshold": FLOAT,
+        "web": [{"input": PATH, "name": STR, "text_key": STR, "id_key": STR, "language": STR, "lang_threshold": FLOAT,
                  "quality": (BOOL, _QUALITY), "licence": STR, "limit": INT}],
         "textbooks": [{"input": PATH, "name": STR, "ocr": STR, "language": STR, "split": STR, "engine": STR,
                        "dpi": INT, "cleanup": BOOL, "licence": STR}],
@@ -346,9 +346,8 @@ def run_sources(cfg: dict[str, Any]) -> list[str]:
     for kind, out, s in source_outputs(cfg):
         logs = posixpath.join(work, "logs", posixpath.basename(out))
         if kind == "web":
-            blocks = filter_web_pipeline(s["input"], out, languages=langs, lang_threshold=s.get("lang_threshold", 0.5),
-                                         text_key=s.get("text_key", "text"), id_key=s.get("id_key", "id"),
-                                         limit=s.get("limit", -1), **shard)
+            opts = {k: s[k] for k in ("lang_threshold", "text_key", "id_key", "language", "limit") if k in s}
+            blocks = filter_web_pipeline(s["input"], out, languages=langs, **opts, **shard)
             if s.get("quality"):
                 from mmedc.langid import LanguageID
                 from mmedc.quality import quality_blocks
