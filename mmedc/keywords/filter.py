@@ -94,7 +94,7 @@ class MedicalKeywordFilter(BaseFilter):
             paragraph. ``0`` disables it. Defaults, like ``window_bytes`` and ``window_density``,
             come from the ``coverage`` section of ``thresholds.json``.
         min_content: distinct terms needed outside the context categories of ``thresholds.json``
-            (care settings and professions: hospital, doctor, patient), overriding its per-language
+            (care settings and professions: hospital, doctor, nurse), overriding its per-language
             ``min_content``: news of someone's illness names a disease among hospitals and doctors,
             medical text explains with anatomy, drugs, findings and procedures.
         keyword_dir: folder with ``<lang>.txt`` and ``thresholds.json`` (default: the shipped lists).

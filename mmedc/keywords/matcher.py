@@ -192,7 +192,7 @@ class KeywordMatcher:
 
     def __init__(self, keyword_list: KeywordList, context_categories: frozenset[str] | set[str] = frozenset()):
         self.keyword_list = keyword_list
-        # context terms (hospital, doctor, patient...) name where medicine happens, not what it says:
+        # context terms (hospital, doctor, nurse...) name where medicine happens, not what it says:
         # they count as keywords but not as content
         self.context = [e.category in context_categories for e in keyword_list.entries]
         self.lang = keyword_list.lang
