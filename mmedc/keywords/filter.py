@@ -2,9 +2,13 @@
 
 A document is kept when it contains at least ``min_count`` *distinct* medical keywords of its
 language, their *density*, ``sum(occurrences x matched length) / len(text)``, reaches ``min_density``
-(the two metrics of the MMedC paper) and their *coverage* (the share of paragraph-sized windows that
-are themselves dense in terms) reaches ``min_coverage``. Lists and thresholds ship in
+(the two metrics of the MMedC paper), their *coverage* (the share of paragraph-sized windows that
+are themselves dense in terms) reaches ``min_coverage`` and their *content* (distinct terms outside
+the care-setting and profession categories) reaches ``min_content``. Lists and thresholds ship in
 ``mmedc/keyword_lists/`` (see :mod:`mmedc.keywords.lists` for the format).
+
+A document of unknown language can be routed by script (:func:`script_candidates`) to the lists it
+may belong to, which lets ``filter_web`` run this cheap filter before language ID.
 """
 
 from __future__ import annotations
@@ -31,10 +35,10 @@ from mmedc.lang import LANGUAGES
 
 __all__ = ["MedicalKeywordFilter", "script_candidates"]
 
-# letters by script, counted on a sample to route a document of unknown language to its lists
-# counted on UTF-8 bytes (bytes.count runs at memory speed; a regex over Unicode classes does not):
-# ASCII letters, and the lead bytes of two-byte Latin (U+00C0-U+024F: C3-C9), Cyrillic (U+0400-U+04FF:
-# D0-D3) and three-byte CJK characters (U+3000-U+9FFF: E3-E9, kana, CJK punctuation and Han)
+# letters by script, to route a document of unknown language to its lists, counted on UTF-8 bytes
+# (bytes.count runs at memory speed; a regex over Unicode classes does not): ASCII letters, and the
+# lead bytes of two-byte Latin (U+00C0-U+024F: C3-C9), Cyrillic (U+0400-U+04FF: D0-D3) and three-byte
+# CJK characters (U+3000-U+9FFF: E3-E9: kana, CJK punctuation and Han)
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _LATIN_LEADS = tuple(range(0xC3, 0xCA))
 _CYRILLIC_LEADS = (0xD0, 0xD1, 0xD2, 0xD3)
@@ -49,9 +53,9 @@ def script_candidates(text: str, sample_chars: int = 1000, min_share: float = 0.
 
     Over the first ``sample_chars`` characters, every script holding at least ``min_share`` of the
     letters counted (Latin, Cyrillic, Han, kana) names its languages: Latin -> en, fr, es; Cyrillic ->
-    ru; Han and kana -> zh and ja (Japanese first when there is kana). Letters
-    are counted from their UTF-8 bytes (ASCII letters and the lead bytes of each script's characters;
-    CJK punctuation counts with Han and kana); an ASCII sample is Latin at once.
+    ru; Han and kana -> zh and ja (Japanese first when there is kana). Letters are counted from their
+    UTF-8 bytes (ASCII letters and the lead bytes of each script's characters; CJK punctuation counts
+    with Han and kana); an ASCII sample is Latin at once.
     """
     sample = text[:sample_chars]
     if sample.isascii():
