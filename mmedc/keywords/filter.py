@@ -27,10 +27,11 @@ from mmedc.keywords.lists import (
     keyword_folder,
     load_content_thresholds,
     load_coverage,
+    load_news_settings,
     load_thresholds,
     normalize_language,
 )
-from mmedc.keywords.matcher import get_matcher
+from mmedc.keywords.matcher import get_matcher, get_news_matcher
 from mmedc.lang import LANGUAGES
 
 __all__ = ["MedicalKeywordFilter", "script_candidates"]
@@ -101,6 +102,10 @@ class MedicalKeywordFilter(BaseFilter):
             (care settings and professions: hospital, doctor, nurse), overriding its per-language
             ``min_content``: news of someone's illness names a disease among hospitals and doctors,
             medical text explains with anatomy, drugs, findings and procedures.
+        news: the news test of ``thresholds.json``: a document that passes every other test but
+            carries at least ``news.min_markers`` distinct news markers (``<lang>.news``: said,
+            spokesman, condolences...) needs ``news.extra_content`` more content terms (reason
+            ``news_report``); matched on those survivors only. ``False`` turns it off.
         keyword_dir: folder with ``<lang>.txt`` and ``thresholds.json`` (default: the shipped lists).
         top_k: number of most frequent terms written to ``med_kw_top``.
         route_by_script: a document without a language is scored with the lists of its script
@@ -114,7 +119,7 @@ class MedicalKeywordFilter(BaseFilter):
     Writes ``med_kw_count``, ``med_kw_density``, ``med_kw_coverage`` and ``med_kw_top``
     (``[[term, occurrences], ...]``) and ``med_kw_lang`` (the list used) to each scored document's metadata. Drop reasons: ``empty``,
     ``invalid_text``, ``no_language``, ``unsupported_language``, ``too_few_keywords``,
-    ``low_density``, ``low_coverage``, ``few_content_terms``.
+    ``low_density``, ``low_coverage``, ``few_content_terms``, ``news_report``.
     """
 
     name = "🩺 Medical keywords"
@@ -130,6 +135,7 @@ class MedicalKeywordFilter(BaseFilter):
         min_density: float | None = None,
         min_coverage: float | None = None,
         min_content: int | None = None,
+        news: bool = True,
         window_bytes: int | None = None,
         window_density: float | None = None,
         keyword_dir: str | Path | Traversable | None = None,
@@ -172,6 +178,7 @@ class MedicalKeywordFilter(BaseFilter):
         content = load_content_thresholds(self.keyword_dir)
         self.min_content = {lang: int(content.get(lang, 0) if min_content is None else min_content)
                             for lang in self.languages}
+        self.news_markers, self.news_extra = load_news_settings(self.keyword_dir) if news else (0, 0)
         coverage = load_coverage(self.keyword_dir)
         self.min_coverage = float(coverage["min_coverage"] if min_coverage is None else min_coverage)
         self.window_bytes = int(coverage["window_bytes"] if window_bytes is None else window_bytes)
@@ -230,6 +237,13 @@ class MedicalKeywordFilter(BaseFilter):
             return False, "low_coverage"
         if score.content < self.min_content[lang]:
             return False, "few_content_terms"
+        if self.news_markers:
+            markers = get_news_matcher(lang, self.keyword_dir)
+            if markers is not None:
+                found = markers.score(text, top_k=0).count
+                meta["med_kw_news"] = found
+                if found >= self.news_markers and score.content < self.min_content[lang] + self.news_extra:
+                    return False, "news_report"
         return True
 
     def _routed(self, doc: Document, text: str) -> bool | tuple[bool, str]:

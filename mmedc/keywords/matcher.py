@@ -39,10 +39,11 @@ from mmedc.keywords.lists import (
     KeywordList,
     load_context_categories,
     load_keyword_list,
+    load_news_list,
     normalize_language,
 )
 
-__all__ = ["PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "get_matcher", "score_text"]
+__all__ = ["PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "get_matcher", "get_news_matcher", "score_text"]
 
 # plural / inflection endings accepted after a whole-word term (stems and brace forms cover the rest)
 PLURAL_SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -342,6 +343,19 @@ def get_matcher(lang: str, keyword_dir: str | Path | Traversable | None = None) 
             load_keyword_list(code, keyword_dir), frozenset(load_context_categories(keyword_dir))
         )
     return matcher
+
+
+_NEWS: dict[tuple[str, str], KeywordMatcher | None] = {}
+
+
+def get_news_matcher(lang: str, keyword_dir: str | Path | Traversable | None = None) -> KeywordMatcher | None:
+    """The process-wide matcher of ``lang``'s news markers (``<lang>.news``), or ``None`` without one."""
+    code = normalize_language(lang) or ""
+    key = (code, str(keyword_dir or KEYWORD_DIR))
+    if key not in _NEWS:
+        markers = load_news_list(code, keyword_dir)
+        _NEWS[key] = KeywordMatcher(markers) if markers is not None else None
+    return _NEWS[key]
 
 
 def score_text(
