@@ -197,7 +197,10 @@ class MedicalKeywordFilter(BaseFilter):
             logger.warning(f"{source}: document {doc.id!r} has {type(text).__name__} text, not str; dropped")
             return False, "invalid_text"
         meta = doc.metadata
-        lang = self.language or normalize_language(meta.get("language")) or self.default_language
+        declared = meta.get("language")
+        lang = self.language or (_NORMALIZED.get(declared) if declared.__class__ is str else None)
+        if lang is None and not self.language:
+            lang = normalize_language(declared) or self.default_language
         if lang is None and self.route_by_script:
             if not text.strip():
                 return False, "empty"
@@ -227,7 +230,7 @@ class MedicalKeywordFilter(BaseFilter):
         meta["med_kw_density"] = round(score.density, 6)
         meta["med_kw_coverage"] = round(score.coverage, 4)
         meta["med_kw_top"] = [[t, c] for t, c in score.top_terms]
-        self.stat_update(f"lang_{lang}")
+        self.stat_update(_STAT_KEYS.get(lang) or f"lang_{lang}")
         min_count, min_density = self.thresholds[lang]
         if score.count < min_count:
             return False, "too_few_keywords"
@@ -266,4 +269,7 @@ class MedicalKeywordFilter(BaseFilter):
         return first  # type: ignore[return-value]
 
 
+_STAT_KEYS = {code: f"lang_{code}" for code in LANGUAGES}
+# the language codes documents usually carry, normalised once
+_NORMALIZED = {code: code for code in LANGUAGES}
 _EVIDENCE = ("med_kw_lang", "med_kw_count", "med_kw_content", "med_kw_density", "med_kw_coverage", "med_kw_top")

@@ -43,7 +43,10 @@ from mmedc.keywords.lists import (
     normalize_language,
 )
 
-__all__ = ["PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "get_matcher", "get_news_matcher", "score_text"]
+__all__ = [
+    "PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "clear_matchers", "get_matcher", "get_news_matcher",
+    "score_text",
+]
 
 # plural / inflection endings accepted after a whole-word term (stems and brace forms cover the rest)
 PLURAL_SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -343,6 +346,12 @@ def get_matcher(lang: str, keyword_dir: str | Path | Traversable | None = None) 
             load_keyword_list(code, keyword_dir), frozenset(load_context_categories(keyword_dir))
         )
     return matcher
+
+
+def clear_matchers() -> None:
+    """Forget the process-wide matchers (the next call loads the lists and builds the automata again)."""
+    _MATCHERS.clear()
+    _NEWS.clear()
 
 
 _NEWS: dict[tuple[str, str], KeywordMatcher | None] = {}
