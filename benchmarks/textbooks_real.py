@@ -12,11 +12,13 @@ Measures, in one run (data: ``../shared/data``, see its ``SOURCES.md``; override
    generated here with reportlab (running headers, page numbers, footnotes): body lines lost, lines
    removed by each rule (only headers, footers, page numbers, footnotes and the references should go);
 4. **scans**, ``pdf/scanbook_dev/<lang>/scan.pdf`` (the same pages as 300 dpi noisy JPEG images), on
-   ``--scan-pages`` sampled pages per language: tesseract alone on the stored page image (baseline:
-   ``image_to_string`` in the book's language, psm 3) vs PdfReader + TextbookCleanup, CER of the page
-   body, line-end hyphens joined on both sides; OCR seconds per page on one core, both;
+   the first ``--scan-pages`` pages of each book: tesseract alone on the stored page images (baseline:
+   ``image_to_string`` in the book's language, psm 3) vs PdfReader + TextbookCleanup, CER of the pages'
+   body, line-end hyphens joined on both sides; OCR seconds per page on one core, both; with
+   ``--compare-render``, PdfReader on pages re-rendered at 300 dpi instead of the stored images;
 5. **phototest.tif** (``ocr/``) as an image and as a one-image PDF: tesseract alone vs PdfReader;
-6. **speed**: text-layer pages/s on one core, raw pypdfium2 (baseline) vs PdfReader + TextbookCleanup.
+6. **speed**: text-layer pages/s on one core, raw pypdfium2 (baseline) vs PdfReader + TextbookCleanup;
+7. **OCR speed**: seconds per page on one core, tesseract alone vs mmedc's per-page OCR, interleaved.
 
 CER = Levenshtein distance / gold length after NFC and whitespace normalisation (zh, ja: all
 whitespace removed), the scanbook README's metric. Similarity = ``difflib`` ratio on the same text.
@@ -221,9 +223,9 @@ def formulas() -> dict:
 
 
 # -- 4. scans --------------------------------------------------------------------------------------
-def page_gold(pages_json: dict, page: int, gold: str) -> str:
-    """The body of one page: its lines, line-end hyphens joined as the book's gold text joins them."""
-    lines = pages_json["pages"][page]["body_lines"]
+def pages_gold(pages_json: dict, pages: list[int], gold: str) -> str:
+    """The body of some pages: their lines, line-end hyphens joined as the book's gold text joins them."""
+    lines = [ln for p in pages for ln in pages_json["pages"][p]["body_lines"]]
     out = lines[0] if lines else ""
     for line in lines[1:]:
         if out.endswith("-") and line[:1].isalpha():
@@ -255,16 +257,18 @@ def stored_image(pdf_path: Path, page: int):
     return obj.get_bitmap(render=False).to_pil().convert("L")
 
 
-def scans(data: Path, n_pages: int) -> dict:
+def scans(data: Path, n_pages: int, compare_render: bool = False) -> dict:
     import pypdfium2 as pdfium
 
     from mmedc.textbooks import TextbookCleanup
 
     base = data / "pdf" / "scanbook_dev"
-    print(f"\n4. scans, pdf/scanbook_dev/<lang>/scan.pdf, {n_pages} sampled page(s) per language: tesseract alone on"
-          " the stored image (baseline) vs PdfReader + TextbookCleanup; CER of the page body, hyphens joined")
-    print(f"{'lang':<6}{'pages':<10}{'CER tesseract':>14}{'CER mmedc':>11}{'s/page tess':>13}{'s/page mmedc':>14}"
-          f"  ocr confidence")
+    print(f"\n4. scans, pdf/scanbook_dev/<lang>/scan.pdf, the first {n_pages} page(s) of each book (a book's running"
+          " headers need more than one page): tesseract alone on the stored images (baseline) vs PdfReader +"
+          " TextbookCleanup; CER of the pages' body, line-end hyphens joined on both sides; OCR s/page on one core")
+    head = f"{'lang':<6}{'CER tesseract':>14}{'CER mmedc':>11}"
+    head += f"{'CER render':>12}" if compare_render else ""
+    print(head + f"{'s/page tess':>13}{'s/page mmedc':>14}  ocr confidence per page")
     out = {}
     for lang in LANGS:
         scan = base / lang / "scan.pdf"
@@ -272,37 +276,33 @@ def scans(data: Path, n_pages: int) -> dict:
             continue
         gold = (base / lang / "gold.txt").read_text(encoding="utf-8")
         meta = json.loads((base / lang / "pages.json").read_text(encoding="utf-8"))
-        total = len(pdfium.PdfDocument(str(scan)))
-        picked = sorted({round(i * (total - 1) / max(1, n_pages - 1)) for i in range(n_pages)}) if n_pages > 1 else [1]
-        err_base = err = 0.0
-        t_base = t_mmedc = 0.0
-        confs = []
+        src = pdfium.PdfDocument(str(scan))
+        picked = list(range(min(n_pages, len(src))))
+        ref = pages_gold(meta, picked, gold)
+        t0 = time.perf_counter()
+        base_text = "\n".join(tesseract_alone(stored_image(scan, p), lang) for p in picked)
+        t_base = (time.perf_counter() - t0) / len(picked)
+        row = {"pages": len(picked), "cer_tesseract": cer(join_hyphens(base_text), ref, lang), "s_tesseract": t_base}
         with tempfile.TemporaryDirectory() as tmp:
-            for page in picked:
-                ref = page_gold(meta, page, gold)
-                image = stored_image(scan, page)
+            sample = pdfium.PdfDocument.new()
+            sample.import_pages(src, picked)
+            sample.save(str(Path(tmp) / "sample.pdf"))
+            for label, options in (("", {}), ("_render", {"stored_image": False})):
+                if label and not compare_render:
+                    continue
                 t0 = time.perf_counter()
-                base_text = tesseract_alone(image, lang)
-                t_base += time.perf_counter() - t0
-                err_base += cer(join_hyphens(base_text), ref, lang)
-                one = Path(tmp) / f"p{page}.pdf"
-                src = pdfium.PdfDocument(str(scan))
-                single = pdfium.PdfDocument.new()
-                single.import_pages(src, [page])
-                single.save(str(one))
-                t0 = time.perf_counter()
-                (doc,), _ = read_book(Path(tmp), one.name, lang)
-                t_mmedc += time.perf_counter() - t0
-                confs += [p.get("ocr_conf") for p in doc.metadata["pages"]]
+                (doc,), reader = read_book(Path(tmp), "sample.pdf", lang, **options)
+                elapsed = (time.perf_counter() - t0) / len(picked)
+                confs = [p.get("ocr_conf") for p in doc.metadata["pages"]]
                 TextbookCleanup(front_matter=False).filter(doc)
-                err += cer(doc.text, ref, lang)
-                one.unlink()
-        k = len(picked)
-        row = {"pages": [p + 1 for p in picked], "cer_tesseract": err_base / k, "cer": err / k,
-               "s_tesseract": t_base / k, "s_mmedc": t_mmedc / k, "conf": confs}
+                row[f"cer{label}"] = cer(doc.text, ref, lang)
+                row[f"s_mmedc{label}"] = elapsed
+                row[f"conf{label}"] = confs
+                row[f"removed{label}"] = removed_by_rule(doc.metadata["cleanup"])
         out[lang] = row
-        print(f"{lang:<6}{','.join(map(str, row['pages'])):<10}{row['cer_tesseract']:>14.4f}{row['cer']:>11.4f}"
-              f"{row['s_tesseract']:>13.2f}{row['s_mmedc']:>14.2f}  {confs}")
+        line = f"{lang:<6}{row['cer_tesseract']:>14.4f}{row['cer']:>11.4f}"
+        line += f"{row['cer_render']:>12.4f}" if compare_render else ""
+        print(line + f"{row['s_tesseract']:>13.2f}{row['s_mmedc']:>14.2f}  {row['conf']}")
     return out
 
 
@@ -371,10 +371,45 @@ def speed(data: Path, seconds: float) -> dict:
     return rates
 
 
+def ocr_speed(data: Path, rounds: int = 2) -> dict:
+    """OCR seconds per page on one core, interleaved so that the machine's load drifts over both alike:
+    tesseract alone on the stored image vs what PdfReader does per scanned page (image as stored,
+    thickening decision, one tesseract run for text, confidence and line boxes)."""
+    import pypdfium2 as pdfium
+
+    from mmedc.textbooks.ocr import needs_thickening, read_page, stored_page_image, thicken_strokes
+
+    pages = [(lang, data / "pdf" / "scanbook_dev" / lang / "scan.pdf") for lang in ("en", "zh")]
+    pages = [(lang, p) for lang, p in pages if p.exists()]
+    times = {"tesseract": 0.0, "mmedc": 0.0}
+    n = 0
+    for _ in range(rounds):
+        for lang, path in pages:
+            image = stored_image(path, 2)
+            t0 = time.perf_counter()
+            tesseract_alone(image, lang)
+            times["tesseract"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pdf = pdfium.PdfDocument(str(path))
+            page = pdf[2]
+            found, dpi = stored_page_image(page)
+            if needs_thickening(lang):
+                found, _ = thicken_strokes(found, dpi)
+            read_page(found, lang, dpi=dpi)
+            times["mmedc"] += time.perf_counter() - t0
+            n += 1
+    per = {k: v / n for k, v in times.items()}
+    print(f"\n7. OCR s/page on one core (page 3 of the en and zh scans, {rounds} interleaved rounds): tesseract alone "
+          f"{per['tesseract']:.2f}, mmedc {per['mmedc']:.2f} ({per['mmedc'] / per['tesseract'] - 1:+.1%})")
+    return per
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-    parser.add_argument("--scan-pages", type=int, default=2, help="pages OCR'd per language (of 8)")
+    parser.add_argument("--scan-pages", type=int, default=3, help="pages OCR'd per book, from its first (of 8)")
+    parser.add_argument("--compare-render", action="store_true",
+                        help="also OCR the scans re-rendered at 300 dpi instead of the stored images")
     parser.add_argument("--no-scan", action="store_true", help="skip the OCR sections (slow on few cores)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time for each speed measurement")
     parser.add_argument("--json", default=None, help="write the figures to this file")
@@ -391,8 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     quiet()
     results = {"text_layer": text_layer(data), "latex": latex(data), "formulas": formulas()}
     if not args.no_scan:
-        results["scans"] = scans(data, args.scan_pages)
+        results["scans"] = scans(data, args.scan_pages, args.compare_render)
         results["phototest"] = phototest(data)
+        results["ocr_speed"] = ocr_speed(data)
     results["speed"] = speed(data, args.seconds)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False))

@@ -17,9 +17,11 @@ without comments); the best of them on each set is the baseline that mmedc has t
 also split in two halves (by a hash of the page key) and scored on each, so that a gain that only
 one half shows is visible. Speed: pages per CPU-second (``time.process_time``) of each system over
 the same pages, extraction in-process; for mmedc and trafilatura's best mode the best of
-``--speed-repeat`` alternating rounds.
+``--speed-repeat`` alternating rounds. mmedc is also scored with its rules off, with trafilatura's
+fallbacks on every page, and (``--sweep``) with other ``fallback_below`` values.
 
     .venv/bin/python benchmarks/web_extract.py [--data ../shared/data/web] [--limit N] [--speed-repeat 3]
+        [--sweep 0 300 800 1000 2000] [--json figures.json]
 """
 
 from __future__ import annotations
@@ -224,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="pages per set (default: all)")
     ap.add_argument("--speed-repeat", type=int, default=3, help="alternating timed rounds, mmedc and best mode")
     ap.add_argument("--json", default=None, help="also write every figure to this JSON file")
+    ap.add_argument("--sweep", type=int, nargs="*", default=[],
+                    help="also score HtmlExtractor with these fallback_below values (e.g. 0 300 800 1000 2000)")
     args = ap.parse_args(argv)
 
     data = Path(args.data)
@@ -246,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
 
     systems: dict[str, Callable[[str, str], str]] = {f"trafilatura {k}": trafilatura_system(v) for k, v in TRAFILATURA_MODES.items()}
     systems["mmedc HtmlExtractor, rules off"] = mmedc_system(rules=False)
+    systems["mmedc, fallbacks on every page"] = mmedc_system(fallback_below=None)
+    for below in args.sweep:
+        systems[f"mmedc, fallback_below={below}"] = mmedc_system(fallback_below=below)
     systems["mmedc HtmlExtractor"] = mmedc_system()
     for fn in systems.values():  # warm-up (imports, stoplists, regex caches)
         run_system(fn, pages[:3])

@@ -44,6 +44,8 @@ __all__ = [
 _CJK = re.compile(f"[{KANA_RANGES}{HAN_RANGES}]")
 _CJK_LABELS = ("zh", "ja", "yue", "wuu")
 _MODELS: dict[str, object] = {}
+# characters the zh/ja script rule counts (enough for the kana and Han shares; counting is per character)
+SCRIPT_SAMPLE = 400
 
 #: minimum ``language_score`` per language, chosen on dev data the way FineWeb-2 chooses its
 #: per-language ``language_score``: the 0.5th percentile of the scores of correctly identified
@@ -127,11 +129,16 @@ def predict_language(
         line = text.replace("\n", " ").strip()
         if not line:
             return "", 0.0
-        preds = _raw_predict(model, line, k)
+        # one label is enough unless the script rule needs the CJK labels' sum, or a wanted runner-up
+        # could be a near tie (only when the top is under 1 / (1 + tie_ratio))
+        cjk_text = _CJK.search(line) is not None
+        preds = _raw_predict(model, line, k if cjk_text else 1)
         score, label = preds[0]
         lang = label[9:]
-        if _CJK.search(line):
-            fixed, han_share = script_language(line)
+        if k > 1 and not cjk_text and prefer is not None and lang not in prefer and score * (1 + tie_ratio) <= 1.0:
+            preds = _raw_predict(model, line, k)
+        if cjk_text:
+            fixed, han_share = script_language(line, sample_chars=SCRIPT_SAMPLE)
             if fixed is not None:
                 cjk = sum(p for p, lab in preds if lab[9:] in _CJK_LABELS)
                 return fixed, min(1.0, max(cjk, han_share))
@@ -175,7 +182,7 @@ def predict_language(
     lang, score = max(scores.items(), key=lambda kv: kv[1])
     sample = chunks[0] if len(chunks) == 1 else " ".join(chunks)
     if _CJK.search(sample):
-        fixed, han_share = script_language(sample)
+        fixed, han_share = script_language(sample, sample_chars=SCRIPT_SAMPLE)
         if fixed is not None:
             # the script decides; confidence is what the model gave the CJK labels together, or the
             # share of Han/kana letters when the model was lost
@@ -326,8 +333,8 @@ class DeclareLanguage(PipelineStep):
         super().__init__()
         self.root = str(root).rstrip("/")
         self.language = normalize_language(language)
-        self.path_pattern = path_pattern
-        if path_pattern is not None:
+        self.path_pattern = path_pattern or None
+        if path_pattern:
             compiled = re.compile(path_pattern)
             if "lang" not in compiled.groupindex:
                 raise ValueError(f"path_pattern {path_pattern!r} needs a named group (?P<lang>...)")

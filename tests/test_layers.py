@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "mmedc.quality": 1, "mmedc.decontam": 1, "mmedc.corpora": 1,
     "mmedc.executors": 2,
     "mmedc.recipes": 3, "mmedc.train": 3, "mmedc.eval": 3, "mmedc.stats": 3, "mmedc.samples": 3,
+    "mmedc.card": 3,
     "mmedc.cli": 4, "mmedc.demo": 4, "mmedc": 4,
 }
 

@@ -72,6 +72,9 @@ def make_executor(
     **extra: Any,
 ) -> PipelineExecutor:
     """Build the executor that runs ``pipeline`` over ``tasks`` ranks."""
+    from mmedc.executors.paths import refuse_process_local_paths
+
+    refuse_process_local_paths(pipeline, logging_dir, executor, workers if workers != -1 else tasks)
     if executor == "local":
         from datatrove.executor import LocalPipelineExecutor
 

@@ -9,7 +9,7 @@ Every public name is importable from ``mmedc.keywords`` as before the split.
 
 from __future__ import annotations
 
-from mmedc.keywords.filter import MedicalKeywordFilter
+from mmedc.keywords.filter import MedicalKeywordFilter, script_candidates
 from mmedc.keywords.lists import (
     KEYWORD_DIR,
     SUPPORTED_LANGUAGES,
@@ -19,6 +19,8 @@ from mmedc.keywords.lists import (
     KeywordEntry,
     KeywordList,
     available_languages,
+    load_content_thresholds,
+    load_context_categories,
     load_coverage,
     load_keyword_list,
     load_thresholds,
@@ -49,6 +51,8 @@ __all__ = [
     "MedicalKeywordFilter",
     "available_languages",
     "get_matcher",
+    "load_content_thresholds",
+    "load_context_categories",
     "load_coverage",
     "load_keyword_list",
     "load_thresholds",
@@ -56,5 +60,6 @@ __all__ = [
     "normalize_text",
     "parse_keyword_list",
     "score_text",
+    "script_candidates",
 ]
 _ = _MATCHERS  # the process-wide matcher cache, reachable as mmedc.keywords._MATCHERS

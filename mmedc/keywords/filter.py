@@ -9,7 +9,6 @@ are themselves dense in terms) reaches ``min_coverage``. Lists and thresholds sh
 
 from __future__ import annotations
 
-import re
 from importlib.abc import Traversable
 from pathlib import Path
 from typing import Literal
@@ -22,34 +21,45 @@ from datatrove.utils.logging import logger
 from mmedc.keywords.lists import (
     available_languages,
     keyword_folder,
+    load_content_thresholds,
     load_coverage,
     load_thresholds,
     normalize_language,
 )
 from mmedc.keywords.matcher import get_matcher
-from mmedc.lang import HAN_RE, KANA_RE, LANGUAGES, script_language
+from mmedc.lang import LANGUAGES
 
 __all__ = ["MedicalKeywordFilter", "script_candidates"]
 
 # letters by script, counted on a sample to route a document of unknown language to its lists
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# counted on UTF-8 bytes (bytes.count runs at memory speed; a regex over Unicode classes does not):
+# ASCII letters, and the lead bytes of two-byte Latin (U+00C0-U+024F: C3-C9), Cyrillic (U+0400-U+04FF:
+# D0-D3) and three-byte CJK characters (U+3000-U+9FFF: E3-E9, kana, CJK punctuation and Han)
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+_LATIN_LEADS = tuple(range(0xC3, 0xCA))
+_CYRILLIC_LEADS = (0xD0, 0xD1, 0xD2, 0xD3)
+_CJK_LEADS = tuple(range(0xE3, 0xEA))
 _BY_SCRIPT: dict[str, tuple[str, ...]] = {}
 for _code, _lang in LANGUAGES.items():
     _BY_SCRIPT[_lang.script] = _BY_SCRIPT.get(_lang.script, ()) + (_code,)
 
 
-def script_candidates(text: str, sample_chars: int = 2000, min_share: float = 0.2) -> tuple[str, ...]:
+def script_candidates(text: str, sample_chars: int = 1000, min_share: float = 0.2) -> tuple[str, ...]:
     """Languages whose lists a document of unknown language is scored with, by script alone.
 
     Over the first ``sample_chars`` characters, every script holding at least ``min_share`` of the
     letters counted (Latin, Cyrillic, Han, kana) names its languages: Latin -> en, fr, es; Cyrillic ->
-    ru; Han and kana -> zh or ja by :func:`mmedc.lang.script_language` (the one zh/ja rule).
+    ru; Han and kana -> zh and ja (Japanese first when there is kana). Letters
+    are counted from their UTF-8 bytes (ASCII letters and the lead bytes of each script's characters;
+    CJK punctuation counts with Han and kana); an ASCII sample is Latin at once.
     """
     sample = text[:sample_chars]
-    latin = len(_LATIN.findall(sample))
-    cyrillic = len(_CYRILLIC.findall(sample))
-    cjk = len(HAN_RE.findall(sample)) + len(KANA_RE.findall(sample)) if not sample.isascii() else 0
+    if sample.isascii():
+        return _BY_SCRIPT.get("Latin", ()) if any(ch.isalpha() for ch in sample) else ()
+    data = sample.encode("utf-8")
+    latin = len(data) - len(data.translate(None, _ASCII_LETTERS)) + sum(data.count(b) for b in _LATIN_LEADS)
+    cyrillic = sum(data.count(b) for b in _CYRILLIC_LEADS)
+    cjk = sum(data.count(b) for b in _CJK_LEADS)
     total = latin + cyrillic + cjk
     if not total:
         return ()
@@ -60,8 +70,11 @@ def script_candidates(text: str, sample_chars: int = 2000, min_share: float = 0.
     if cyrillic >= need:
         out += _BY_SCRIPT.get("Cyrillic", ())
     if cjk >= need:
-        lang, _ = script_language(sample, min_cjk_share=0.0)
-        out += (lang or "zh",)
+        # both lists: the first that passes keeps the document, and language ID (whose zh/ja decision
+        # is mmedc.lang.script_language) has it scored again with its own list if that was the other;
+        # kana (U+3040-U+30FF: E3 81-83) only put Japanese first
+        kana = data.count(b"\xe3\x81") + data.count(b"\xe3\x82") + data.count(b"\xe3\x83")
+        out += ("ja", "zh") if kana else ("zh", "ja")
     return out
 
 
@@ -80,10 +93,14 @@ class MedicalKeywordFilter(BaseFilter):
             density reaches ``window_density``; rejects general pages that carry a single medical
             paragraph. ``0`` disables it. Defaults, like ``window_bytes`` and ``window_density``,
             come from the ``coverage`` section of ``thresholds.json``.
+        min_content: distinct terms needed outside the context categories of ``thresholds.json``
+            (care settings and professions: hospital, doctor, patient), overriding its per-language
+            ``min_content``: news of someone's illness names a disease among hospitals and doctors,
+            medical text explains with anatomy, drugs, findings and procedures.
         keyword_dir: folder with ``<lang>.txt`` and ``thresholds.json`` (default: the shipped lists).
         top_k: number of most frequent terms written to ``med_kw_top``.
         route_by_script: a document without a language is scored with the lists of its script
-            (:func:`script_candidates`: Latin -> en, fr, es; Cyrillic -> ru; Han/kana -> zh or ja) and
+            (:func:`script_candidates`: Latin -> en, fr, es; Cyrillic -> ru; Han/kana -> zh, ja) and
             kept when one of them passes; ``med_kw_lang`` names it. The cheap first stage when the
             language is unknown: language ID then runs on the candidates only.
         keep_scored: a document already scored (``med_kw_lang``) with the language it now has keeps
@@ -93,7 +110,7 @@ class MedicalKeywordFilter(BaseFilter):
     Writes ``med_kw_count``, ``med_kw_density``, ``med_kw_coverage`` and ``med_kw_top``
     (``[[term, occurrences], ...]``) and ``med_kw_lang`` (the list used) to each scored document's metadata. Drop reasons: ``empty``,
     ``invalid_text``, ``no_language``, ``unsupported_language``, ``too_few_keywords``,
-    ``low_density``, ``low_coverage``.
+    ``low_density``, ``low_coverage``, ``few_content_terms``.
     """
 
     name = "🩺 Medical keywords"
@@ -108,6 +125,7 @@ class MedicalKeywordFilter(BaseFilter):
         min_count: int | None = None,
         min_density: float | None = None,
         min_coverage: float | None = None,
+        min_content: int | None = None,
         window_bytes: int | None = None,
         window_density: float | None = None,
         keyword_dir: str | Path | Traversable | None = None,
@@ -147,6 +165,9 @@ class MedicalKeywordFilter(BaseFilter):
                 int(count if min_count is None else min_count),
                 float(density if min_density is None else min_density),
             )
+        content = load_content_thresholds(self.keyword_dir)
+        self.min_content = {lang: int(content.get(lang, 0) if min_content is None else min_content)
+                            for lang in self.languages}
         coverage = load_coverage(self.keyword_dir)
         self.min_coverage = float(coverage["min_coverage"] if min_coverage is None else min_coverage)
         self.window_bytes = int(coverage["window_bytes"] if window_bytes is None else window_bytes)
@@ -191,6 +212,7 @@ class MedicalKeywordFilter(BaseFilter):
         meta = doc.metadata
         meta["med_kw_lang"] = lang
         meta["med_kw_count"] = score.count
+        meta["med_kw_content"] = score.content
         meta["med_kw_density"] = round(score.density, 6)
         meta["med_kw_coverage"] = round(score.coverage, 4)
         meta["med_kw_top"] = [[t, c] for t, c in score.top_terms]
@@ -202,6 +224,8 @@ class MedicalKeywordFilter(BaseFilter):
             return False, "low_density"
         if score.coverage < self.min_coverage:
             return False, "low_coverage"
+        if score.content < self.min_content[lang]:
+            return False, "few_content_terms"
         return True
 
     def _routed(self, doc: Document, text: str) -> bool | tuple[bool, str]:
@@ -224,4 +248,4 @@ class MedicalKeywordFilter(BaseFilter):
         return first  # type: ignore[return-value]
 
 
-_EVIDENCE = ("med_kw_lang", "med_kw_count", "med_kw_density", "med_kw_coverage", "med_kw_top")
+_EVIDENCE = ("med_kw_lang", "med_kw_count", "med_kw_content", "med_kw_density", "med_kw_coverage", "med_kw_top")

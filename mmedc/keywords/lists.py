@@ -35,6 +35,8 @@ __all__ = [
     "KeywordList",
     "available_languages",
     "keyword_folder",
+    "load_content_thresholds",
+    "load_context_categories",
     "load_coverage",
     "load_keyword_list",
     "load_thresholds",
@@ -229,4 +231,30 @@ def load_coverage(keyword_dir: str | Path | Traversable | None = None) -> dict[s
     for key in out:
         if key in raw:
             out[key] = float(raw[key])
+    return out
+
+
+def load_context_categories(keyword_dir: str | Path | Traversable | None = None) -> list[str]:
+    """``context_categories`` of ``thresholds.json``: list categories whose terms (care settings,
+    professions) count as keywords but not as content (none when the file has none)."""
+    try:
+        raw = _read_thresholds_file(keyword_dir)[0]
+    except (FileNotFoundError, ValueError):
+        return []
+    return [str(c).strip().lower() for c in raw.get("context_categories", [])]
+
+
+def load_content_thresholds(keyword_dir: str | Path | Traversable | None = None) -> dict[str, int]:
+    """``min_content`` per language from ``thresholds.json`` (0 where absent): the distinct terms a
+    document needs outside the context categories."""
+    try:
+        raw, path = _read_thresholds_file(keyword_dir)
+    except FileNotFoundError:
+        return {}
+    out: dict[str, int] = {}
+    for lang, spec in raw.get("thresholds", {}).items():
+        try:
+            out[lang] = int(spec.get("min_content", 0))
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"{path}: min_content for {lang!r} must be an integer") from None
     return out

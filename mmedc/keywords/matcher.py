@@ -37,6 +37,7 @@ from mmedc.keywords.lists import (
     WINDOW_BYTES,
     WINDOW_DENSITY,
     KeywordList,
+    load_context_categories,
     load_keyword_list,
     normalize_language,
 )
@@ -63,9 +64,13 @@ class KeywordScore:
     top_terms: list[tuple[str, int]] = field(default_factory=list)  # most frequent terms, with counts
     lang: str = ""
     coverage: float = 0.0  # share of the text's windows (~paragraphs) where medical terms are dense
+    content: int = 0  # distinct terms outside the context categories (care settings, professions)
 
-    def passes(self, min_count: int, min_density: float, min_coverage: float = 0.0) -> bool:
-        return self.count >= min_count and self.density >= min_density and self.coverage >= min_coverage
+    def passes(self, min_count: int, min_density: float, min_coverage: float = 0.0, min_content: int = 0) -> bool:
+        return (
+            self.count >= min_count and self.density >= min_density and self.coverage >= min_coverage
+            and self.content >= min_content
+        )
 
 
 # ASCII bytes that are word characters (letters, digits), for boundary checks on UTF-8 bytes
@@ -185,8 +190,11 @@ def normalize_text(text: str) -> str:
 class KeywordMatcher:
     """Scores texts against one language's list. Picklable; the automaton is rebuilt on first use."""
 
-    def __init__(self, keyword_list: KeywordList):
+    def __init__(self, keyword_list: KeywordList, context_categories: frozenset[str] | set[str] = frozenset()):
         self.keyword_list = keyword_list
+        # context terms (hospital, doctor, patient...) name where medicine happens, not what it says:
+        # they count as keywords but not as content
+        self.context = [e.category in context_categories for e in keyword_list.entries]
         self.lang = keyword_list.lang
         self.unsegmented = self.lang in UNSEGMENTED
         self.suffixes = tuple(s.encode() for s in PLURAL_SUFFIXES.get(self.lang, ()))
@@ -290,7 +298,7 @@ class KeywordMatcher:
         the text is cut into equal windows) whose own density reaches ``window_density``: a general
         page with one medical paragraph has a high density but a low coverage."""
         if not text:
-            return KeywordScore(0, 0.0, 0, 0, 0, [], self.lang, 0.0)
+            return KeywordScore(0, 0.0, 0, 0, 0, [], self.lang, 0.0, 0)
         norm = normalize_text(text)
         data = norm.encode("utf-8")
         nbytes = len(data)
@@ -302,6 +310,7 @@ class KeywordMatcher:
             best = sorted(counts.items(), key=lambda kv: -kv[1])[:top_k]
             top = [(entries[i].term, c) for i, c in best]
         n = len(norm)
+        context = self.context
         if nwin == 1:
             covered = int(per_window[0] >= window_density * nbytes)
         else:
@@ -316,6 +325,7 @@ class KeywordMatcher:
             top_terms=top,
             lang=self.lang,
             coverage=covered / nwin,
+            content=len(counts) - sum(1 for i in counts if context[i]) if counts else 0,
         )
 
 
@@ -328,7 +338,9 @@ def get_matcher(lang: str, keyword_dir: str | Path | Traversable | None = None) 
     key = (code, str(keyword_dir or KEYWORD_DIR))
     matcher = _MATCHERS.get(key)
     if matcher is None:
-        matcher = _MATCHERS[key] = KeywordMatcher(load_keyword_list(code, keyword_dir))
+        matcher = _MATCHERS[key] = KeywordMatcher(
+            load_keyword_list(code, keyword_dir), frozenset(load_context_categories(keyword_dir))
+        )
     return matcher
 
 

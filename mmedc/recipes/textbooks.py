@@ -52,17 +52,20 @@ def build_pipeline(
     glob_pattern: str | None = "**/*.[pP][dD][fF]",
     max_rows: int = 10_000,
     max_bytes: int = 256 * 2**20,
+    reader_options: dict[str, Any] | None = None,
 ) -> list[PipelineStep]:
     """The textbook pipeline as a list of blocks.
 
     ``cleanup``: ``True``, ``False``, or a dict of :class:`~mmedc.textbooks.TextbookCleanup` options
-    (``{"bibliography": False}``). ``langid``: add the language-ID check.
+    (``{"bibliography": False}``). ``langid``: add the language-ID check. ``reader_options``: more
+    :class:`~mmedc.textbooks.PdfReader` options (``{"min_ocr_confidence": 50, "stored_image": False}``).
     """
     from mmedc.textbooks import PdfReader, TextbookCleanup
 
     steps: list[PipelineStep] = [
         PdfReader(input_folder, glob_pattern=glob_pattern, engine=engine, ocr=ocr, language=language, split=split,
-                  dpi=dpi, max_pixels=max_pixels, rotate_pages=rotate_pages, thicken=thicken),
+                  dpi=dpi, max_pixels=max_pixels, rotate_pages=rotate_pages, thicken=thicken,
+                  **(reader_options or {})),
     ]
     if cleanup:
         steps.append(TextbookCleanup(**(cleanup if isinstance(cleanup, dict) else {})))

@@ -18,7 +18,10 @@ import re
 import statistics
 from typing import Any
 
+from mmedc.textbooks.rules import CONTROL_CHARS
+
 # pdfium writes U+FFFE for a hyphen it removed at a line end, and drops the line break: a break too
+_CONTROL = re.compile(CONTROL_CHARS)
 _BREAK = re.compile("\r\n|\n|\r|\ufffe")
 
 
@@ -39,7 +42,7 @@ def line_geometry(textpage: Any, text: str) -> list[tuple[float, float]] | None:
         end = m.start() if m else len(text)
         line = text[pos:end]
         stripped = line.lstrip()
-        if stripped.strip():
+        if _CONTROL.sub("", stripped).strip():  # non-blank as cleanup sees it, so the counts agree
             i = pos + len(line) - len(stripped)
             # a character in the middle of the line: the first may be a drop cap or a bullet
             j = i + min(len(stripped.rstrip()) // 2, 8)
@@ -52,16 +55,16 @@ def line_geometry(textpage: Any, text: str) -> list[tuple[float, float]] | None:
     return out
 
 
-def _tag(size: float, body: float) -> str:
-    if size < 0.93 * body:
+def _tag(size: float, body: float, small: float, large: float) -> str:
+    if size < small * body:
         return "small"
-    if size > 1.12 * body:
+    if size > large * body:
         return "large"
     return "body"
 
 
 def margins(geometry: list[tuple[float, float]], gap: float = 1.45, max_top: int = 3,
-            max_bottom: int = 6) -> tuple[list[str], list[str]] | None:
+            max_bottom: int = 6, small: float = 0.93, large: float = 1.12) -> tuple[list[str], list[str]] | None:
     """Tags of the lines set apart at the top and at the bottom of a page, from :func:`line_geometry`.
 
     The first ``k`` lines (``k <= max_top``) are set apart when all of them lie above every later line
@@ -69,6 +72,8 @@ def margins(geometry: list[tuple[float, float]], gap: float = 1.45, max_top: int
     is taken (the body starts after the widest gap: a header above a chapter heading above the body,
     not a paragraph space). Likewise at the bottom (footnotes above a page number). ``None``
     when the page has too few lines to tell the body's pitch, or its lines do not run top to bottom.
+    A line is ``small`` below ``small`` times the body's type size, ``large`` above ``large`` times it
+    (OCR'd line heights are noisier than a text layer's type sizes: the reader widens both for them).
     """
     n = len(geometry)
     if n < 4:
@@ -87,11 +92,11 @@ def margins(geometry: list[tuple[float, float]], gap: float = 1.45, max_top: int
     for k in range(1, min(max_top, n - 3) + 1):
         space = min(ys[:k]) - max(ys[k:])
         if space > widest:
-            top, widest = [_tag(s, body_size) for _, s in geometry[:k]], space
+            top, widest = [_tag(s, body_size, small, large) for _, s in geometry[:k]], space
     bottom: list[str] = []
     widest = need
     for k in range(1, min(max_bottom, n - 3) + 1):
         space = min(ys[:-k]) - max(ys[-k:])
         if space > widest:
-            bottom, widest = [_tag(s, body_size) for _, s in geometry[-k:]], space
+            bottom, widest = [_tag(s, body_size, small, large) for _, s in geometry[-k:]], space
     return top, bottom

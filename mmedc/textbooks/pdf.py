@@ -13,6 +13,12 @@ metadata has ``pages`` (per page: PDF page number, character span, method, print
 Bad input (not a PDF, corrupt, truncated, encrypted, zero pages, a page that fails) is counted with
 ``stat_update`` under ``error_<reason>``, logged with the file name and reason, and skipped; the run
 goes on. A missing Tesseract language pack is an error at the start of the run.
+
+The file is long (over 500 lines) because the reader is one datatrove block whose steps share its
+options and its stats: opening and classifying bad input, book language (option, sidecar, detection),
+per-page text layer and layout, the OCR loop with its per-page decisions (stored image or render,
+thickening, orientation retry, confidence), and assembling Documents. The OCR engine itself is in
+``ocr.py``, the margins in ``layout.py``, the cleanup rules in ``rules.py``.
 """
 
 from __future__ import annotations
@@ -36,9 +42,10 @@ from mmedc.textbooks.ocr import (
     detect_ocr_language,
     detect_text_language,
     needs_thickening,
-    ocr_page,
+    read_page,
     render_page,
     require_languages,
+    stored_page_image,
     thicken_strokes,
     upright,
 )
@@ -48,6 +55,7 @@ ENGINES = ("pypdfium2", "pdfplumber")
 PAGE_SEPARATOR = "\f"
 
 _GARBAGE = re.compile(r"\(cid:\d+\)|[\ufffd\ue000-\uf8ff]")
+_LEADERS = re.compile(r"([.·…_\-–—=*~ ])\1{2,}|(?:\. ){2,}")
 
 
 class PdfError(Exception):
@@ -63,7 +71,8 @@ def classify_page(text: str, has_images: bool = True, min_chars: int = 30, min_a
     """Classify a page from its text layer: ``("text"|"scanned"|"empty", reason)``.
 
     Scanned: fewer than ``min_chars`` visible characters on a page with images, a share of letters
-    and digits below ``min_alnum_share`` (a text layer of symbols or a hidden OCR layer gone wrong), or
+    and digits below ``min_alnum_share`` (a text layer of symbols or a hidden OCR layer gone wrong;
+    dot leaders and mathematical symbols do not count against it: contents and formulas are text), or
     more than ``max_garbage_share`` of unmapped glyphs (``(cid:NN)``, U+FFFD, private-use characters).
     A page with little text and no image is ``empty`` (blank pages are not OCR'd).
     """
@@ -73,8 +82,10 @@ def classify_page(text: str, has_images: bool = True, min_chars: int = 30, min_a
     garbage = sum(len(m.group()) for m in _GARBAGE.finditer(text))
     if garbage / len(visible) > max_garbage_share:
         return "scanned", "garbage"
-    alnum = sum(1 for c in visible if c.isalnum())
-    if alnum / len(visible) < min_alnum_share:
+    # dot leaders of a contents page and the symbols of formulas are text, not a broken layer
+    judged = [c for c in _LEADERS.sub("", text) if not c.isspace() and unicodedata.category(c) != "Sm"]
+    alnum = sum(1 for c in judged if c.isalnum())
+    if judged and alnum / len(judged) < min_alnum_share:
         return "scanned", "low_alnum"
     return "text", "ok"
 
@@ -158,7 +169,18 @@ class PdfReader(BaseDiskReader):
             see :func:`~mmedc.textbooks.ocr.thicken_strokes`); such pages carry ``ocr_thickened``.
         layout: measure which lines of a text-layer page stand apart from the body at its top and bottom
             (``margin_top`` / ``margin_bottom`` in the page metadata, :mod:`mmedc.textbooks.layout`), so
-            that cleanup takes only those for headers, footers and footnotes (pypdfium2 engine only).
+            that cleanup takes only those for headers, footers and footnotes (pypdfium2 engine only;
+            OCR'd pages get theirs from tesseract's line boxes).
+        stored_image: OCR a page that is one page-sized image from that image as stored, at its own
+            resolution (no re-render; ``ocr_source: "stored"``), when it is within ``max_pixels`` and
+            its resolution is at least ``dpi`` (a lower one is rendered at ``dpi``).
+        min_ocr_confidence: an OCR'd page whose mean word confidence (0-100, kept as ``ocr_conf``) is
+            below this is not text (a photo, a plate, noise): its text is dropped and counted
+            (``pages_ocr_low_confidence``).
+        retry_confidence: a page read below this confidence is checked for its orientation (OSD) and,
+            when turned, read again upright; the more confident reading is kept
+            (``pages_rotated_low_confidence``). Upright pages of real scans read at 85-97, an
+            upside-down one at 12 (measured, docs/textbooks.md); 0 turns the retry off.
     """
 
     name = "📕 PDF books"
@@ -187,6 +209,9 @@ class PdfReader(BaseDiskReader):
         rotate_threshold: float = 5.0,
         thicken: bool = True,
         layout: bool = True,
+        stored_image: bool = True,
+        min_ocr_confidence: float = 40.0,
+        retry_confidence: float = 60.0,
         limit: int = -1,
         skip: int = 0,
         file_progress: bool = False,
@@ -232,6 +257,9 @@ class PdfReader(BaseDiskReader):
         self.rotate_threshold = rotate_threshold
         self.thicken = thicken
         self.layout = layout
+        self.stored_image = stored_image
+        self.min_ocr_confidence = min_ocr_confidence
+        self.retry_confidence = retry_confidence
 
     # -- run ---------------------------------------------------------------------------------
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -485,16 +513,31 @@ class PdfReader(BaseDiskReader):
             logger.info(f"{filepath}: language not detected, OCR with {self.default_language!r}")
         return info["language"]
 
+    def _page_image(self, pdf, i: int) -> tuple[Any, float, str]:
+        """The image to OCR for page ``i``: ``(image, dpi, source)``; ``source`` is ``"stored"`` when the
+        page is one page-sized image OCR'd as stored (:func:`~mmedc.textbooks.ocr.stored_page_image`),
+        ``"render"`` when the page was rendered."""
+        page = pdf[i]
+        try:
+            if self.stored_image:
+                # below the render resolution, a render upsamples to what tesseract reads best
+                found = stored_page_image(page, self.max_pixels, dpi_range=(0.95 * self.dpi, 2.5 * self.dpi))
+                if found is not None:
+                    return found[0], found[1], "stored"
+            image, dpi = render_page(page, self.dpi, self.max_pixels)
+            return image, dpi, "render"
+        finally:
+            page.close()
+
     def _ocr_pages(self, pdf, pages, scanned: list[int], filepath: str, info: dict[str, Any]) -> None:
         lang = info["language"]
         for i in scanned:
             try:
                 with self.track_time("ocr"):
-                    page = pdf[i]
-                    try:
-                        image, dpi = render_page(page, self.dpi, self.max_pixels)
-                    finally:
-                        page.close()
+                    image, dpi, source = self._page_image(pdf, i)
+                    if source == "stored":
+                        pages[i]["ocr_source"] = "stored"
+                        self.stat_update("pages_ocr_stored_image")
                     if self.rotate_pages:
                         image, turned = upright(image, self.rotate_threshold)
                         if turned:
@@ -505,16 +548,44 @@ class PdfReader(BaseDiskReader):
                         if thickened:
                             pages[i]["ocr_thickened"] = True
                             self.stat_update("pages_ocr_thickened")
-                    text, again = ocr_page(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi,
-                                           thicken=False)
+                    reading, again = read_page(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi)
+                    if (not self.rotate_pages and reading.confidence is not None
+                            and reading.confidence < self.retry_confidence):
+                        # a low first-pass confidence is what a sideways or upside-down scan gives: ask
+                        # OSD, and keep a turned page's reading when it is more confident
+                        turned_image, turned = upright(image, self.rotate_threshold)
+                        if turned:
+                            second, again2 = read_page(turned_image, lang, psm=self.psm, timeout=self.ocr_timeout,
+                                                       dpi=dpi)
+                            if (second.confidence or 0) > reading.confidence:
+                                reading, again = second, again2
+                                pages[i]["rotated"] = turned
+                                self.stat_update("pages_rotated_low_confidence")
                     if again:
                         pages[i]["ocr_psm"] = 6
                         self.stat_update("pages_ocr_read_as_block")
                     image.close()
-                text = unicodedata.normalize("NFC", text).replace("\f", "\n")
+                text = unicodedata.normalize("NFC", reading.text).replace("\f", "\n")
+                if reading.confidence is not None:
+                    pages[i]["ocr_conf"] = round(reading.confidence, 1)
+                if reading.vertical >= 0.5:
+                    pages[i]["ocr_vertical"] = round(reading.vertical, 2)
+                    self.stat_update("pages_ocr_vertical")
+                    logger.warning(f"{filepath}: page {i + 1} has vertical text (read as horizontal lines)")
+                if reading.confidence is not None and reading.confidence < self.min_ocr_confidence:
+                    # what tesseract reads at this confidence is not text (a photo, a plate, noise)
+                    self.stat_update("pages_ocr_low_confidence")
+                    logger.info(f"{filepath}: page {i + 1} OCR confidence {reading.confidence:.0f} "
+                                f"< {self.min_ocr_confidence}: its text is dropped")
+                    pages[i]["ocr_rejected"] = "low_confidence"
+                    text = ""
                 if text.strip() or not pages[i]["text"].strip():
                     pages[i]["text"], pages[i]["method"] = text, "ocr"
-                if dpi < self.dpi - 1:
+                    if reading.lines is not None and text.strip():
+                        layout = margins(reading.lines, small=0.88, large=1.2)
+                        if layout is not None:
+                            pages[i]["margin_top"], pages[i]["margin_bottom"] = layout
+                if dpi < self.dpi - 1 and source == "render":
                     pages[i]["ocr_dpi"] = round(dpi)
                     self.stat_update("pages_downscaled")
                 self.stat_update("pages_ocr")
@@ -539,10 +610,11 @@ class PdfReader(BaseDiskReader):
             span = {"page": p["page"], "start": offset, "end": offset + len(text), "method": p["method"]}
             if p.get("printed"):
                 span["printed"] = p["printed"]
-            for key in ("ocr_dpi", "rotated", "ocr_psm", "ocr_thickened"):
+            for key in ("ocr_dpi", "rotated", "ocr_psm", "ocr_thickened", "ocr_conf", "ocr_source", "ocr_vertical",
+                        "ocr_rejected"):
                 if p.get(key):
                     span[key] = p[key]
-            if p["method"] == "text" and "margin_top" in p:
+            if p["method"] in ("text", "ocr") and "margin_top" in p:
                 span["margin_top"], span["margin_bottom"] = p["margin_top"], p["margin_bottom"]
             spans.append(span)
             parts.append(text)

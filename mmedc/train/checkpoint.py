@@ -210,7 +210,8 @@ def load_optimizer(optimizer, tensors: dict[str, Any], meta: dict[str, Any], sou
         if hasattr(p, "device_mesh") and tuple(t.shape) == tuple(_local(p).shape) and t.ndim > 0:
             from torch.distributed.tensor import DTensor
 
-            t = DTensor.from_local(t.to(_local(p).device), p.device_mesh, p.placements, run_check=False)
+            t = DTensor.from_local(t.to(_local(p).device), p.device_mesh, p.placements, run_check=False,
+                                   shape=p.shape, stride=p.stride())  # uneven shards: the global shape
         state.setdefault(idx, {})[name] = t
     for key, v in meta.get("scalars", {}).items():
         idx_s, _, name = key.partition(".")

@@ -26,9 +26,6 @@ def _opt(default: Any, help: str) -> Any:  # noqa: A002 - the argparse word
     return field(default=default, metadata={"help": help})
 
 
-ATTENTION = ("sdpa", "eager", "flex_attention", "flash_attention_2", "flash_attention_3")
-
-
 @dataclass
 class TrainConfig:
     """Everything a pretraining run needs (``mmedc train --help`` and ``docs/trainer.md`` list them)."""
@@ -54,7 +51,7 @@ class TrainConfig:
     tokenizer: str | None = _opt(None, "tokenizer path or name; None: the model's, or one trained on the shards")
     tokenizer_vocab_size: int = _opt(4096, "size of the tokenizer trained on the shards (random init only)")
     tokenizer_train_docs: int = _opt(20_000, "documents sampled to train that tokenizer")
-    attn_implementation: str = _opt("sdpa", "sdpa (torch only), flex_attention, eager, flash_attention_2/3 (flash-attn installed)")
+    attn_implementation: str = _opt("sdpa", "sdpa (torch only), eager, or flash_attention_2/3 (flash-attn installed; batches flattened to one row)")
 
     # --- optimisation (MMedC defaults) -----------------------------------------------------------
     learning_rate: float = _opt(2e-5, "peak learning rate (MMedC: 2e-5)")

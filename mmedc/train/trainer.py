@@ -207,6 +207,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
     fsdp = fsdp_requested()
     out_dir = Path(config.output_dir)
     tracker = _trackers(config)
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state()  # a second run in one process may use another precision (keeps the process group)
     accelerator = Accelerator(mixed_precision=mp, cpu=not cuda, fsdp_plugin=fsdp_plugin(mp) if fsdp else None,
                               log_with=tracker, project_dir=str(out_dir / "reports") if tracker else None)
     rank, world = accelerator.process_index, accelerator.num_processes

@@ -13,6 +13,7 @@ Each cut is counted: ``robots_cut``, ``sitemap_cut``, ``sitemap_urls_cut``, ``fe
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -77,6 +78,34 @@ async def load_robots(fetch: Fetch, host: Any, scheme: str, config: Any, stats: 
     return list(robots.sitemaps)
 
 
+def _iter_sitemap_locs(content: str, handle: Callable[[str], None]) -> None:
+    """``<loc>`` URLs of an XML sitemap, as trafilatura's ``extract_sitemap_links`` takes them, but
+    parsed incrementally (``lxml.etree.iterparse``, each element freed once read) instead of as one
+    tree: a 10 MiB sitemap of short entries is a tree of about 180 MiB, and this stays near its size."""
+    from lxml import etree
+    from trafilatura.settings import MAX_LINKS
+    from trafilatura.sitemaps import SITEMAP_NAMESPACE
+
+    wanted = {"loc", f"{{{SITEMAP_NAMESPACE}}}loc"}
+    events = etree.iterparse(io.BytesIO(content.encode("utf-8")), events=("end",), recover=True,
+                             resolve_entities=False, no_network=True, huge_tree=False)
+    seen = 0
+    try:
+        for _, el in events:
+            if el.tag in wanted and len(el) == 0 and el.text and el.text.startswith("http"):
+                handle(el.text)
+                seen += 1
+                if seen >= MAX_LINKS:
+                    break
+            el.clear()
+            parent = el.getparent()
+            if parent is not None:
+                while el.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError:
+        return
+
+
 async def sitemap_urls(
     fetch: Fetch, host: Any, site: Any, from_robots: list[str], config: Any, stats: Any,
     allowed: Callable[[Any, str], bool],
@@ -98,6 +127,9 @@ async def sitemap_urls(
             if u is None:
                 return
             (self.sitemap_urls if DETECT_SITEMAP_LINK.search(u) else self.urls).append(u)
+
+        def extract_sitemap_links(self) -> None:
+            _iter_sitemap_locs(self.content, self.handle_link)
 
     # target_lang: in sitemaps with hreflang alternates, only the site's language is taken
     sm = _Sitemap(baseurl, host.name, [], site.language, True)

@@ -60,6 +60,10 @@ class HtmlExtractor(BaseExtractor):
         favor_precision / favor_recall: trafilatura's trade-off switches.
         fallback: let trafilatura fall back to its other algorithms (readability, jusText) when its
             own result looks poor (better on odd layouts, about 30% of its time).
+        fallback_below: run the fallbacks only on pages whose fast extraction (trafilatura's own
+            algorithm alone) is shorter than this many characters (default 500, twice trafilatura's
+            own minimum extraction size): on longer ones they replaced good text with worse about as
+            often as they helped (``docs/websites.md``). ``None``: trafilatura's cascade on every page.
         deduplicate: trafilatura's in-document duplicate-segment removal.
         rules: apply :mod:`mmedc.web.extract_rules` (warning boxes, split bodies, boilerplate lines);
             ``False`` gives trafilatura's text unchanged.
@@ -81,6 +85,7 @@ class HtmlExtractor(BaseExtractor):
         favor_precision: bool = False,
         favor_recall: bool = False,
         fallback: bool = True,
+        fallback_below: int | None = 500,
         deduplicate: bool = False,
         rules: bool = True,
         with_date: bool = False,
@@ -97,6 +102,7 @@ class HtmlExtractor(BaseExtractor):
         self.favor_precision = favor_precision
         self.favor_recall = favor_recall
         self.fallback = fallback
+        self.fallback_below = fallback_below
         self.deduplicate = deduplicate
         self.rules = rules
         self.with_date = with_date
@@ -105,14 +111,19 @@ class HtmlExtractor(BaseExtractor):
         self.prune_xpath = prune_xpath
         self._timeout = timeout
 
-    def trafilatura_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments passed to ``trafilatura.extract`` (plain text, no metadata)."""
+    def trafilatura_kwargs(self, fast: bool | None = None) -> dict[str, Any]:
+        """Keyword arguments passed to ``trafilatura.extract`` (plain text, no metadata).
+
+        ``fast``: skip the fallbacks (default: unless ``fallback`` is on and ``fallback_below`` is None).
+        """
+        if fast is None:
+            fast = not self.fallback or self.fallback_below is not None
         return {
             "include_tables": self.include_tables,
             "include_comments": self.include_comments,
             "favor_precision": self.favor_precision,
             "favor_recall": self.favor_recall,
-            "fast": not self.fallback,
+            "fast": fast,
             "deduplicate": self.deduplicate,
             "include_images": False,
             "include_links": False,
@@ -132,11 +143,12 @@ class HtmlExtractor(BaseExtractor):
         from mmedc.web.extract_rules import (
             continue_split_body,
             drop_boilerplate_lines,
+            join_definitions,
             page_signals,
             rescue_boxes,
         )
 
-        if not html or not html.strip():
+        if not html or html.isspace():
             return None
         tree = load_html(html)  # trafilatura's own parser: one parse shared by the rules and trafilatura
         if tree is None:
@@ -144,9 +156,20 @@ class HtmlExtractor(BaseExtractor):
         signals = page_signals(tree)  # before trafilatura, which prunes the tree it is given
         date = self._find_date(tree, url) if self.with_date else None
         counts: dict[str, int] = {}
-        if self.rules and (boxes := rescue_boxes(tree)):
-            counts["boxes"] = boxes
+        if self.rules:
+            if boxes := rescue_boxes(signals.asides):
+                counts["boxes"] = boxes
+            if definitions := join_definitions(signals.dls):
+                counts["definitions"] = definitions
         text = trafilatura.extract(tree, url=url or None, **self.trafilatura_kwargs()) or ""
+        if self.fallback and self.fallback_below is not None and len(text) < self.fallback_below:
+            # short: trafilatura's whole cascade, on a fresh tree (the first pass pruned its own)
+            tree = load_html(html)
+            if self.rules:
+                rescue_boxes(tree.iter("aside"))
+                join_definitions(tree.iter("dl"))
+            text = trafilatura.extract(tree, url=url or None, **self.trafilatura_kwargs(fast=False)) or ""
+            counts["fallback"] = 1
         if self.rules and text:
             text, added = continue_split_body(text, signals)
             if added:

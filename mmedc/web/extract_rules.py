@@ -36,6 +36,7 @@ __all__ = [
     "PageSignals",
     "continue_split_body",
     "drop_boilerplate_lines",
+    "join_definitions",
     "page_signals",
     "rescue_boxes",
 ]
@@ -63,12 +64,33 @@ class PageSignals:
 
     ``titles``: ``og:title``, ``<title>`` and ``<h1>`` texts (whitespace-normalised);
     ``anchors``: the texts of the page's links; ``bodies``: for each body-like class that occurs on
-    two or more containers, the paragraph texts of each container, in page order.
+    two or more containers, the paragraph texts of each container, in page order; ``asides`` and
+    ``dls``: the page's ``<aside>`` and ``<dl>`` elements, for :func:`rescue_boxes` and
+    :func:`join_definitions` (collected in the same pass over the tree).
     """
 
     titles: list[str] = field(default_factory=list)
-    anchors: frozenset[str] = frozenset()
     bodies: list[list[list[str]]] = field(default_factory=list)
+    asides: list = field(default_factory=list, repr=False)
+    dls: list = field(default_factory=list, repr=False)
+    tree: object = field(default=None, repr=False)
+    _anchors: frozenset[str] | None = field(default=None, repr=False)
+
+    @property
+    def anchors(self) -> frozenset[str]:
+        """The texts of the page's links, read from the tree on first use (most pages never need them).
+
+        Reading them after trafilatura ran is safe: it prunes only blocks it never outputs.
+        """
+        if self._anchors is None:
+            found: set[str] = set()
+            if self.tree is not None:
+                for a in self.tree.iter("a"):
+                    s = _norm(a.text_content() if len(a) else (a.text or ""))
+                    if len(s) >= 2:
+                        found.add(s)
+            self._anchors = frozenset(found)
+        return self._anchors
 
     @property
     def title(self) -> str | None:
@@ -85,14 +107,14 @@ def page_signals(tree) -> PageSignals:
     og: list[str] = []
     h1: list[str] = []
     html_title = ""
-    anchors: set[str] = set()
     parents: dict[int, object] = {}
-    for el in tree.iter("a", "p", "h1", "title", "meta"):
+    asides, dls = [], []
+    for el in tree.iter("p", "h1", "title", "meta", "aside", "dl"):
         tag = el.tag
-        if tag == "a":
-            s = _norm(el.text_content() if len(el) else (el.text or ""))
-            if len(s) >= 2:
-                anchors.add(s)
+        if tag == "aside":
+            asides.append(el)
+        elif tag == "dl":
+            dls.append(el)
         elif tag == "p":
             parent = el.getparent()
             if parent is not None and id(parent) not in parents and parent.get("class"):
@@ -119,7 +141,7 @@ def page_signals(tree) -> PageSignals:
         if sum(map(len, paragraphs)) >= _MIN_CONTAINER:
             groups[(el.tag, cls)].append(paragraphs)
     bodies = [members for members in groups.values() if len(members) >= 2]
-    return PageSignals(titles=titles, anchors=frozenset(anchors), bodies=bodies)
+    return PageSignals(titles=titles, bodies=bodies, asides=asides, dls=dls, tree=tree)
 
 
 # -- before extraction ------------------------------------------------------------------------------
@@ -127,18 +149,44 @@ _BOX_CLASS = re.compile(r"(?i)warn|caution|danger|alert|important|contraindicat|
 _NOT_BOX_CLASS = re.compile(r"(?i)cookie|consent|gdpr|newsletter|subscri|banner|popup|modal")
 
 
-def rescue_boxes(tree) -> int:
+def rescue_boxes(asides: Iterable) -> int:
     """Turn ``<aside>`` warning boxes into ``<div>`` so that trafilatura judges them as content.
 
     A box is an ``<aside>`` whose ``class``, ``id`` or ``role`` says warning, caution, danger, alert,
     important, contraindication, callout or safety (and not cookie, consent, newsletter, banner).
+    ``asides``: the page's ``<aside>`` elements (``PageSignals.asides`` or ``tree.iter("aside")``).
     Returns the number of boxes rescued.
     """
     n = 0
-    for el in tree.iter("aside"):
+    for el in asides:
         attrs = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("role"))))
         if attrs and _BOX_CLASS.search(attrs) and not _NOT_BOX_CLASS.search(attrs):
             el.tag = "div"
+            n += 1
+    return n
+
+
+_MAX_TERM = 120  # characters: a longer <dt> is not a term
+
+
+def join_definitions(dls: Iterable) -> int:
+    """Write each definition-list entry as one ``term: definition`` item.
+
+    trafilatura renders ``<dt>`` and ``<dd>`` as two unrelated list items, so the definition of a
+    term (a drug, a lab value, a condition) loses its subject. A ``<dt>`` directly followed by a
+    ``<dd>`` is folded into it. ``dls``: the page's ``<dl>`` elements (``PageSignals.dls`` or
+    ``tree.iter("dl")``). Returns the number of entries joined.
+    """
+    n = 0
+    for dl in dls:
+        for dt in list(dl.iterchildren("dt")):
+            dd = dt.getnext()
+            term = _norm(dt.text_content())
+            if dd is None or dd.tag != "dd" or not term or len(term) > _MAX_TERM:
+                continue
+            sep = " " if term[-1] in ":：" else ": "
+            dd.text = f"{term}{sep}{dd.text or ''}"
+            dl.remove(dt)
             n += 1
     return n
 
@@ -177,6 +225,10 @@ _CUES = r"""
 read\ more|read\ also|see\ more|see\ also|more\ on\ this(?:\ story|\ topic)?|also\ read|also\ on\ \S+
 |related(?:\ articles?|\ stories|\ posts?|\ content|\ links|\ topics)?|recommended(?:\ for\ you|\ articles?)?
 |don'?t\ miss|you\ (?:may|might)\ also\ (?:like|be\ interested\ in)|more\ from\ \S+|advertisement|sponsored
+|most\ (?:read|popular|viewed|shared)(?:\ \w+){0,3}|popular\ on\ \S+|trending(?:\ now)?|\d*\ ?comments?|leave\ a\ (?:comment|reply)
+|commentaires?|kommentare?|comentarios?|комментари\w*|评论|コメント|(?:view|show|read|see)\ (?:all\ )?\d*\ ?comments
+|topics|temas|thèmes|themen|темы|meistgelesen|meist-?diskutiert|les\ plus\ lus|lo\ más\ leído|más\ leídas|самое\ читаемое
+|热门文章|热门|人気記事|ランキング
 |lire\ aussi|à\ lire\ aussi|a\ lire\ aussi|voir\ aussi|sur\ le\ même\ sujet|articles\ liés|publicité
 |lesen\ sie\ auch|auch\ interessant|mehr\ zum\ thema|weiterlesen|das\ könnte\ sie\ auch\ interessieren|anzeige|werbung
 |le\ puede\ interesar|puedes\ ver|lea\ también|te\ puede\ interesar|ver\ también|noticias\ relacionadas
@@ -193,23 +245,31 @@ _BOILERPLATE = re.compile(
     \b(?:newsletters?|subscrib\w*|sign(?:ing)?\ up|abonn\w*|suscr[ií]b\w*|inscri[bv]\w*|подпи[сш]\w+
     |all\ rights\ reserved|tous\ droits\ réservés|alle\ rechte\ vorbehalten|todos\ los\ derechos
     |wszelkie\ prawa|все\ права\ защищены|copyright
-    |follow\ us|follow\ (?:him|her|them)\ on|s[ií]guenos|suivez-nous|folgen\ sie\ uns|obserwuj\ nas|подписывайтесь
+    |follow\ us|follow\b[^.]{0,60}\bon\ (?:facebook|twitter|instagram|linkedin|youtube|tiktok)|s[ií]guenos|suivez-nous|folgen\ sie\ uns|obserwuj\ nas|подписывайтесь
     |log\ in|logged\ in|eingeloggt|connectez-vous|inicia\ sesión
+    |click\ here|cliquez\ ici|haga\ clic\ aquí|hier\ klicken|нажмите\ здесь
+    |affiliate\ (?:links?|commission)|earn\ (?:a\ )?commission|may\ (?:get|earn|receive)\ (?:a\ share|a\ commission|compensation)
+    |advertising\ disclosure|our\ advertisers
     |disclaimer|haftungsausschluss|aviso\ legal|avertissement
     |not\ (?:be\ )?a\ substitute\ for|does\ not\ replace|ne\ remplace\ pas|no\ sustituye|ersetzt\ nicht|не\ заменяет)\b
     |\bcookies?\b[^.]{0,80}\b(?:use|accept|consent|policy|settings|preferences|browsing|website|site|experience)
     |\b(?:use|accept|consent\ to|enable|allow)\ (?:all\ |the\ use\ of\ )?cookies\b
     |©|訂閱|订阅|版权所有|免责声明|購読|メルマガ|無断転載|免責事項"""
 )
+# page furniture about the page: dates, tags, reading time, credits (only lines of at most 12 words)
+_META = re.compile(
+    r"""(?ix)^(?:
+    (?:(?:first\ |originally\ )?published|updated|last\ (?:updated|reviewed|modified)|page\ last\ reviewed|next\ review\ due
+    |posted(?:\ on|\ in|\ by)?|filed\ under|tagged|reading\ time|\d+\ min(?:ute)?s?\ read|additional\ reporting\ by
+    |\(?reporting\ by|editing\ by|publié|mis\ à\ jour|temps\ de\ lecture|publicado|actualizado|tiempo\ de\ lectura
+    |tempo\ de\ leitura|veröffentlicht|aktualisiert|lesezeit|опубликовано|обновлено|время\ чтения)\b
+    |(?:tags?|categor(?:y|ies)|sources?|photo|image|credits?|fuente|foto|quelle|bild|источник|фото|来源|图片|出典|写真)\s*[:：]
+    |(?:发布时间|更新时间|更新日期|公開日|更新日))"""
+)
+_MAX_META_WORDS = 12
 _MAX_BOILER_WORDS = 25  # longer lines are prose that happens to mention a cue
 _MAX_CUE_WORDS = 30
 _MAX_RELATED_WORDS = 20
-
-
-def _words(s: str) -> int:
-    # CJK lines have no spaces: count about two characters a word
-    n = len(s.split())
-    return max(n, len(s) // 6) if n <= 2 else n
 
 
 def _title_like(line: str, titles: Iterable[str]) -> bool:
@@ -228,25 +288,33 @@ def drop_boilerplate_lines(text: str, signals: PageSignals | None = None) -> tup
     """
     counts: dict[str, int] = defaultdict(int)
     keep: list[str] = []
-    anchors = signals.anchors if signals else frozenset()
     titles = signals.titles if signals else []
     under_cue = False
+    longest = max(_MAX_CUE_WORDS, _MAX_BOILER_WORDS, _MAX_RELATED_WORDS)
     for k, line in enumerate(text.split("\n")):
-        s = _norm(line)
-        core = s[2:] if s.startswith("- ") else s
-        if not core:
+        words = line.split()
+        if words and words[0] == "-":  # a list item
+            words = words[1:]
+        if not words:
             keep.append(line)
             continue
-        n = _words(core)
+        n = len(words) if len(words) > 2 else max(len(words), len(line) // 6)  # CJK: no spaces
+        if n > longest:  # prose: no rule applies
+            under_cue = False
+            keep.append(line)
+            continue
+        core = " ".join(words)
         reason = None
         if n <= _MAX_CUE_WORDS and _CUE.match(core):
             reason, under_cue = "cue", True
-        elif under_cue and n <= _MAX_RELATED_WORDS and core in anchors:
+        elif under_cue and n <= _MAX_RELATED_WORDS and signals is not None and core in signals.anchors:
             reason = "related_link"
         else:
             under_cue = False
             if n <= _MAX_BOILER_WORDS and _BOILERPLATE.search(core):
                 reason = "boilerplate"
+            elif n <= _MAX_META_WORDS and _META.match(core):
+                reason = "page_meta"
             elif not keep and k < 2 and _title_like(core, titles):
                 reason = "title"
         if reason:

@@ -156,11 +156,13 @@ class _Inflate:
                     self.started = True
                     yield out
                 if self.d.eof:
+                    # everything after the member's end is in unused_data (unconsumed_tail may hold a
+                    # copy of the same bytes: never join the two)
                     self.members += 1
                     rest = self.d.unused_data
                     if self.kind == "gzip" and rest:
                         self.d = zlib.decompressobj(self.wbits)
-                        chunk = rest + chunk
+                        chunk = rest
                     else:
                         self.done = True
 

@@ -146,7 +146,7 @@ def test_both_engines_give_identical_scores(monkeypatch):
     fast = {lang: score_text(t, lang, top_k=20) for lang, t in texts.items()}
     monkeypatch.setenv("MMEDC_KEYWORD_ENGINE", "pyahocorasick")
     for lang, t in texts.items():
-        m = KeywordMatcher(load_keyword_list(lang))
+        m = KeywordMatcher(load_keyword_list(lang), frozenset(kw.load_context_categories()))
         assert m.engine.name == "pyahocorasick"
         assert m.score(t, top_k=20) == fast[lang]
 
@@ -436,3 +436,37 @@ def test_shipped_lists_load_from_a_zipped_package(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(archive)], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [str(len(load_keyword_list("ru").terms)), "3"]
+
+
+def test_context_terms_count_as_keywords_but_not_as_content():
+    """News of someone's illness: a disease among hospitals and doctors. Care settings and professions
+    count as keywords (and in the density) but not as content, and the filter needs content."""
+    news = ("The former minister was hospitalized on Sunday. Doctors at the city hospital said the patient "
+            "had suffered a stroke; the surgeon and the nurses of the intensive care unit were with him.")
+    s = score_text(news, "en", top_k=20)
+    assert s.count >= 6 and s.content <= 2, s.top_terms
+    vignette = EN_MEDICAL
+    v = score_text(vignette, "en")
+    assert v.content >= 10 and v.content <= v.count
+    flt = MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0)
+    doc = Document(text=news, id="news", metadata={"language": "en"})
+    assert flt.filter(doc) == (False, "few_content_terms") and doc.metadata["med_kw_content"] == s.content
+    assert MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0, min_content=0).filter(doc) is True
+    assert set(kw.load_content_thresholds()) == set(SUPPORTED_LANGUAGES)
+
+
+def test_script_candidates_route_unknown_documents_to_their_lists():
+    from mmedc.keywords import script_candidates
+
+    assert script_candidates("The patient was given aspirin.") == ("en", "fr", "es")
+    assert script_candidates("Les hépatites virales sont fréquentes.") == ("en", "fr", "es")
+    assert script_candidates("Пациентка поступила с жалобами на боль в груди.") == ("ru",)
+    assert script_candidates("医生诊断为病毒性肺炎。") == ("zh", "ja")
+    assert script_candidates("胃がんの手術を受けた患者") == ("ja", "zh")
+    assert script_candidates("12345 !!") == ()
+    # a Russian text quoting English is scored with both scripts' lists
+    assert set(script_candidates("Препарат Aspirin (acetylsalicylic acid) снижает риск тромбоза.")) == {"ru", "en", "fr", "es"}
+    flt = MedicalKeywordFilter(route_by_script=True)
+    doc = Document(text=SIX_LANGUAGES["ru"][0], id="r")
+    assert flt.filter(doc) is True and doc.metadata["med_kw_lang"] == "ru"
+    assert flt.filter(Document(text="12345 67890", id="n")) == (False, "no_candidate_language")

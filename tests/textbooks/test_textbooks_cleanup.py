@@ -300,6 +300,9 @@ def test_empty_result_is_dropped_with_reason():
     ("(cid:12)(cid:13)(cid:14)" * 5 + " some words here", False, "scanned"),
     ("~~~ ||| ... ;;; ''' ``` ^^^ *** ### @@@", False, "scanned"),
     (" ".join(BODY), False, "text"), ("内科学" * 20, False, "text"),
+    ("Contents\n" + "\n".join(f"{i} Chapter {i} . . . . . . . . . . . . . . . . {i * 9}" for i in range(1, 9)), False, "text"),
+    ("Contents\n" + "\n".join(f"{i} Heart ..................................... {i * 9}" for i in range(1, 9)), False, "text"),
+    ("∂u/∂t = α ∇²u\n∑ aᵢ ≤ ∫ f(x) dx\nx = (−b ± √Δ) / 2a\n|x − y| ≥ ε ⇒ ∀ δ > 0", False, "text"),
 ])
 def test_classify_page(text, images, kind):
     assert classify_page(text, has_images=images)[0] == kind

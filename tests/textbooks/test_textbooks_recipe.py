@@ -90,6 +90,9 @@ def test_options_reach_the_blocks(tmp_path):
     assert reader.engine == "pdfplumber" and reader.split == "chapter" and reader.language == "fr"
     assert reader.rotate_pages is True
     assert cleanup.rules["bibliography"] is False and cleanup.rules["toc"] is True
+    reader = build_pipeline(str(tmp_path), str(tmp_path / "out"), language="rus",
+                            reader_options={"min_ocr_confidence": 55, "stored_image": False})[0]
+    assert reader.language == "ru" and reader.min_ocr_confidence == 55 and reader.stored_image is False
     with pytest.raises(SystemExit):
         main(["--input", str(tmp_path), "--output", str(tmp_path / "o"), "--disable-rule", "nonsense"])
 
