@@ -19,6 +19,7 @@ the cluster-size histogram, the boilerplate units found, and the configuration.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import posixpath
 from collections.abc import Sequence
