@@ -399,6 +399,8 @@ def test_boilerplate_lines_by_reason_and_prose_kept():
         "when a bacterial complication such as pneumonia is suspected.",
         "Грипп — острое вирусное заболевание дыхательных путей.",
         "流感是由流感病毒引起的急性呼吸道传染病。",
+        "接种流感疫苗是预防流感最有效的手段，医院会通过短信和公众号推送提醒，患者也可以订阅门诊的接种通知，"
+        "在流行季节到来之前完成接种，尤其是老年人、孕妇和慢性病患者。",
     ])
     out, counts = drop_boilerplate_lines(text, signals)
     assert out.split("\n") == [
@@ -407,6 +409,7 @@ def test_boilerplate_lines_by_reason_and_prose_kept():
         text.split("\n")[10],
         "Грипп — острое вирусное заболевание дыхательных путей.",
         "流感是由流感病毒引起的急性呼吸道传染病。",
+        text.split("\n")[-1],  # a Chinese sentence that mentions subscribing is prose, not a banner
     ]
     assert counts == {"title": 1, "cue": 4, "related_link": 1, "boilerplate": 2}
     # the title is dropped only as the first line

@@ -298,7 +298,8 @@ def drop_boilerplate_lines(text: str, signals: PageSignals | None = None) -> tup
         if not words:
             keep.append(line)
             continue
-        n = len(words) if len(words) > 2 else max(len(words), len(line) // 6)  # CJK: no spaces
+        # a line without spaces (Chinese, Japanese) counts about two characters a word
+        n = len(words) if len(words) > 2 else max(len(words), sum(map(len, words)) // 2)
         if n > longest:  # prose: no rule applies
             under_cue = False
             keep.append(line)
