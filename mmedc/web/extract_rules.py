@@ -1,28 +1,33 @@
 """Page signals and clean-up rules around trafilatura's extraction (used by ``HtmlExtractor``).
 
 trafilatura finds the main content well but has no hook for what happens around it, so these rules
-are written here. Each works on signals of the page itself, not on any site's layout, and each was
-kept only if it raised the article-extraction benchmark *and* the snippet set on both halves of the
-development pages (``benchmarks/web_extract.py``, figures in ``docs/websites.md``):
+are written here. Each works on signals of the page itself, not on any site's layout. The rules after
+extraction were kept only if they raised the article-extraction benchmark and the snippet set, on
+both halves of the development pages; the two before extraction change nothing there (those pages
+have no such boxes or lists) and are kept for medical pages (``benchmarks/web_extract.py``, figures in
+``docs/websites.md``):
 
-- **before extraction** (:func:`rescue_boxes`): warning, caution and "important" boxes written as
-  ``<aside>`` are turned into ``<div>``; trafilatura deletes every ``<aside>`` by tag, and a medical
-  page's contraindication box is exactly what a corpus must keep. trafilatura then judges the box
-  like any other block (a box outside the main content is still dropped).
+- **warning boxes** (:func:`rescue_boxes`): ``<aside>`` boxes saying warning, caution, danger,
+  important, contraindication... become ``<div>``; trafilatura deletes every ``<aside>`` by tag, and a
+  medical page's contraindication box is what a corpus must keep. trafilatura then judges the box like
+  any other block (a box outside the main content is still dropped).
+- **definition lists** (:func:`join_definitions`): ``<dt>`` and ``<dd>`` become one
+  ``term: definition`` item instead of two unrelated ones.
 - **split article bodies** (:func:`continue_split_body`): many publishing systems cut an article into
-  several sibling containers of the same class around an advertisement or a video; trafilatura keeps
-  the first. When one container of a repeated body-like class (``article``, ``body``, ``content``,
+  several containers of the same class around an advertisement or a video; trafilatura keeps the
+  first. When one container of a repeated body-like class (``article``, ``body``, ``content``,
   ``story``, ``entry``, ``post``, ``text``) is in the output and others of the same class are almost
   absent, their paragraphs are appended.
 - **boilerplate lines** (:func:`drop_boilerplate_lines`): short lines that are calls to subscribe,
-  sign up, follow or log in, cookie-consent text, copyright and disclaimer lines, "read more" /
-  "related articles" cues (in the six corpus languages and the other languages of the evaluation
-  pages) and the link-only lines under such a cue; and the page title when it is repeated as the first
-  line (it is kept in ``metadata["title"]``).
+  sign up, follow, log in or click here, cookie-consent text, copyright, disclaimer and affiliate
+  lines, page furniture (published, updated, tags, source, reading time), "read more" / "related
+  articles" / "comments" / "most read" cues (in the six corpus languages and the other languages of the
+  evaluation pages) and the link-only lines under such a cue; and the page title when it is repeated as
+  the first line (it is kept in ``metadata["title"]``).
 
 Rules tried and rejected on the same pages are listed in ``docs/websites.md`` (dropping the meta
-description, URL-only and e-mail lines, link-only lines anywhere, per-page choice between
-trafilatura's modes from text and link density).
+description, URL-only and e-mail lines, link-only lines anywhere, privacy-policy lines, a per-page
+choice between trafilatura's modes from the share of the page kept).
 """
 
 from __future__ import annotations
