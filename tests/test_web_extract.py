@@ -394,6 +394,9 @@ def test_boilerplate_lines_by_reason_and_prose_kept():
         "相关阅读：流感疫苗接种指南",
         "Follow us on Twitter and Facebook",
         "Subscribe to our newsletter",
+        "This information does not replace the advice of your doctor.",
+        "Avertissement : ne pas dépasser 3 g de paracétamol par jour.",  # a French warning: content
+        "Vitamin supplements do not replace a balanced diet.",
         "Many patients subscribe to the view that antibiotics cure the flu, but antibiotics act on bacteria, "
         "not on viruses, so they neither shorten nor ease an uncomplicated influenza; they are given only "
         "when a bacterial complication such as pneumonia is suspected.",
@@ -406,12 +409,14 @@ def test_boilerplate_lines_by_reason_and_prose_kept():
     assert out.split("\n") == [
         "Influenza is an acute viral infection of the respiratory tract.",
         "- cookies and biscuits",
-        text.split("\n")[10],
+        "Avertissement : ne pas dépasser 3 g de paracétamol par jour.",
+        "Vitamin supplements do not replace a balanced diet.",
+        text.split("\n")[13],
         "Грипп — острое вирусное заболевание дыхательных путей.",
         "流感是由流感病毒引起的急性呼吸道传染病。",
         text.split("\n")[-1],  # a Chinese sentence that mentions subscribing is prose, not a banner
     ]
-    assert counts == {"title": 1, "cue": 4, "related_link": 1, "boilerplate": 2}
+    assert counts == {"title": 1, "cue": 4, "related_link": 1, "boilerplate": 3}
     # the title is dropped only as the first line
     assert drop_boilerplate_lines("Intro.\nInfluenza in adults", signals)[0] == "Intro.\nInfluenza in adults"
 

@@ -255,8 +255,10 @@ _BOILERPLATE = re.compile(
     |click\ here|cliquez\ ici|haga\ clic\ aquí|hier\ klicken|нажмите\ здесь
     |affiliate\ (?:links?|commission)|earn\ (?:a\ )?commission|may\ (?:get|earn|receive)\ (?:a\ share|a\ commission|compensation)
     |advertising\ disclosure|our\ advertisers
-    |disclaimer|haftungsausschluss|aviso\ legal|avertissement
-    |not\ (?:be\ )?a\ substitute\ for|does\ not\ replace|ne\ remplace\ pas|no\ sustituye|ersetzt\ nicht|не\ заменяет)\b
+    |disclaimer|haftungsausschluss|aviso\ legal|avis\ de\ non-responsabilité)\b
+    |(?:not\ (?:be\ )?(?:a\ substitute|intended\ to\ replace)|does\ not\ replace|ne\ (?:remplace|se\ substitue)\ pas
+    |no\ sustituye|no\ reemplaza|ersetzt\ nicht|не\ заменяет)\b[^.]{0,80}
+    (?:advice|doctor|physician|professional|consultation|médecin|avis|médico|consejo|arzt|ärzt|врач|консультаци)
     |\bcookies?\b[^.]{0,80}\b(?:use|accept|consent|policy|settings|preferences|browsing|website|site|experience)
     |\b(?:use|accept|consent\ to|enable|allow)\ (?:all\ |the\ use\ of\ )?cookies\b
     |©|訂閱|订阅|版权所有|免责声明|購読|メルマガ|無断転載|免責事項"""
