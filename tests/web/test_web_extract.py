@@ -18,8 +18,8 @@ from mmedc.web.frontier import Frontier
 from mmedc.web.scope import Scope, SiteRule, load_seed_file, normalize_url
 from mmedc.web.warc import RotatingWarcWriter, WarcHtmlReader
 
-SITE = Path(__file__).resolve().parents[1] / "mmedc" / "samples" / "site"
-SEEDS = Path(__file__).resolve().parents[1] / "pipelines" / "seeds" / "medical_sites.json"
+SITE = Path(__file__).resolve().parents[2] / "mmedc" / "samples" / "site"
+SEEDS = Path(__file__).resolve().parents[2] / "pipelines" / "seeds" / "medical_sites.json"
 
 
 def _extract(html: str, url: str = "http://x.test/p", **kw) -> list[Document]:
