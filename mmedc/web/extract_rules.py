@@ -286,12 +286,15 @@ def _title_like(line: str, titles: Iterable[str]) -> bool:
     return False
 
 
-def drop_boilerplate_lines(text: str, signals: PageSignals | None = None) -> tuple[str, dict[str, int]]:
+def drop_boilerplate_lines(
+    text: str, signals: PageSignals | None = None, drop_title: bool = True
+) -> tuple[str, dict[str, int]]:
     """Drop boilerplate lines from extracted text; return the text and the counts by reason.
 
     Reasons: ``cue`` ("Read more: ...", "Related articles"), ``related_link`` (a link-only line
     right under a cue), ``boilerplate`` (subscribe / cookie / copyright / disclaimer lines of at most
-    25 words), ``title`` (the page title repeated as the first line).
+    25 words), ``page_meta`` (published / updated / tags / source lines of at most 12 words),
+    ``title`` (the page title repeated as the first line; kept with ``drop_title=False``).
     """
     counts: dict[str, int] = defaultdict(int)
     keep: list[str] = []
@@ -323,7 +326,7 @@ def drop_boilerplate_lines(text: str, signals: PageSignals | None = None) -> tup
                 reason = "boilerplate"
             elif n <= _MAX_META_WORDS and _META.match(core):
                 reason = "page_meta"
-            elif not keep and k < 2 and _title_like(core, titles):
+            elif drop_title and not keep and k < 2 and _title_like(core, titles):
                 reason = "title"
         if reason:
             counts[reason] += 1

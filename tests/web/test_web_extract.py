@@ -64,8 +64,10 @@ def test_extractor_keeps_lists_and_tables_drops_boilerplate():
     assert "date" not in doc.metadata  # the date costs htmldate's time: only on request
     assert doc.metadata["html_lang"] == "en"
     assert doc.metadata["source"] == "website" and doc.metadata["url"] == "http://x.test/p"
-    # the title is metadata, not repeated as the text's first line
+    # the title is metadata, not repeated as the text's first line, unless asked for
     assert not doc.text.startswith("Type 2 diabetes: symptoms")
+    (titled,) = _extract(html, title_in_text=True)
+    assert titled.text == "Type 2 diabetes: symptoms, diagnosis and treatment\n" + doc.text
     (dated,) = _extract(html, with_date=True)
     assert dated.metadata["date"] == "2024-03-15" and dated.text == doc.text
 
