@@ -67,6 +67,8 @@ class HtmlExtractor(BaseExtractor):
         deduplicate: trafilatura's in-document duplicate-segment removal.
         rules: apply :mod:`mmedc.web.extract_rules` (warning boxes, split bodies, boilerplate lines);
             ``False`` gives trafilatura's text unchanged.
+        title_in_text: keep the page title when it is repeated as the text's first line (it is
+            always in ``metadata["title"]``; the article benchmark's texts have no headline).
         with_date: also find the publication date (htmldate; slower).
         min_chars: drop documents whose extracted text is shorter (counted as ``too_short``).
         timeout: seconds per document in the sandbox process; ``None`` runs in-process (faster on
@@ -88,6 +90,7 @@ class HtmlExtractor(BaseExtractor):
         fallback_below: int | None = 500,
         deduplicate: bool = False,
         rules: bool = True,
+        title_in_text: bool = False,
         with_date: bool = False,
         min_chars: int = 100,
         timeout: float | None = 10.0,
@@ -105,6 +108,7 @@ class HtmlExtractor(BaseExtractor):
         self.fallback_below = fallback_below
         self.deduplicate = deduplicate
         self.rules = rules
+        self.title_in_text = title_in_text
         self.with_date = with_date
         self.min_chars = min_chars
         self.source = source
@@ -174,7 +178,7 @@ class HtmlExtractor(BaseExtractor):
             text, added = continue_split_body(text, signals)
             if added:
                 counts["continued"] = added
-            text, dropped = drop_boilerplate_lines(text, signals)
+            text, dropped = drop_boilerplate_lines(text, signals, drop_title=not self.title_in_text)
             counts.update(dropped)
         return {
             "text": text,
