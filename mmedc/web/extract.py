@@ -18,8 +18,8 @@ counts every drop by reason. Every setting and rule was chosen on the evaluation
 
 from __future__ import annotations
 
-import gzip
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -295,8 +295,11 @@ class HtmlFolderReader(BaseDiskReader):
             with self.data_folder.open(filepath, "rb") as f:
                 raw = f.read(self.max_bytes + 1)
             if filepath.endswith(".gz"):
-                raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
+                from mmedc.web.http import gunzip_bounded
+
+                # inflated within the bound while it happens: a small .gz never becomes gigabytes
+                raw, _cut = gunzip_bounded(raw, self.max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as e:
             self.stat_update("unreadable_file")
             logger.error(f"{filepath}: cannot read HTML file: {e}")
             return

@@ -450,3 +450,24 @@ def test_fallbacks_run_only_on_short_fast_extractions():
     record = ex.extract_record(short)
     assert record["rules"].get("fallback") == 1 and "Hand washing" in record["text"]
     assert "fallback" not in ex.extract_record(MEDICINE_PAGE)["rules"]
+
+
+def test_folder_reader_inflates_gzip_within_its_bound(tmp_path):
+    """A small .html.gz that inflates to 64 MiB is cut at max_bytes while it inflates, not after."""
+    import gzip as _gzip
+    import tracemalloc
+
+    from mmedc.web.extract import HtmlFolderReader
+
+    body = b"<html><body><p>" + b"a" * (64 * 2**20) + b"</p></body></html>"
+    (tmp_path / "bomb.html.gz").write_bytes(_gzip.compress(body, compresslevel=9))
+    (tmp_path / "ok.html").write_bytes(b"<html><body><p>Insulin lowers blood glucose.</p></body></html>")
+    reader = HtmlFolderReader(str(tmp_path), glob_pattern="*", max_bytes=2**20)
+    tracemalloc.start()
+    try:
+        docs = sorted(reader.run(), key=lambda d: d.id)
+        grown_mib = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    assert len(docs) == 2 and grown_mib < 48
+    assert reader.stats["truncated_file"].total == 1
