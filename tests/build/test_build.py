@@ -210,3 +210,30 @@ def test_web_source_with_quality_filters_keeps_their_evidence(inputs, tmp_path):
     assert spaced and all(m["quality_filters"] == "gopher_repetition,fineweb,gopher_quality" for m in spaced)
     stats = json.loads((tmp_path / "out" / ".mmedc" / "work" / "logs" / "web_0" / "stats.json").read_text())
     assert any("Web quality" in block["name"] for block in stats)
+
+
+def test_a_build_killed_with_sigkill_resumes_with_identical_output(built, inputs, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = write_yaml(tmp_path, inputs)
+    env = dict(os.environ, PYTHONPATH=str(Path(build.__file__).resolve().parents[2]))
+    proc = subprocess.Popen([sys.executable, "-m", "mmedc.recipes.build", str(path)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    sources = tmp_path / "out" / ".mmedc" / "work" / "sources"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if (sources / "websites_0").is_dir():  # the web source is done, the next one is running
+            break
+        time.sleep(0.05)
+    killed = proc.poll() is None
+    if killed:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert killed, "the build finished before it could be killed"
+    assert not (tmp_path / "out" / "data").exists()
+    run_build(path)
+    assert rows(tmp_path / "out") == rows(built[0])
