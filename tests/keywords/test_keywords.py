@@ -1,0 +1,500 @@
+"""Tests of the medical keyword lists, the matcher and MedicalKeywordFilter (texts written here)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+
+import mmedc.keywords as kw
+from mmedc.keywords import (
+    SUPPORTED_LANGUAGES,
+    KeywordMatcher,
+    MedicalKeywordFilter,
+    load_keyword_list,
+    load_thresholds,
+    parse_keyword_list,
+    score_text,
+)
+
+EN_MEDICAL = (
+    "A 54-year-old man with type 2 diabetes mellitus and hypertension presented to the emergency "
+    "department with chest pain and dyspnea. The electrocardiogram showed ST elevation and troponin "
+    "was raised; acute myocardial infarction was diagnosed. He received aspirin, clopidogrel and "
+    "heparin and underwent percutaneous coronary intervention with a stent. Metformin was continued."
+)
+EN_GENERAL = (
+    "The city council approved the new budget on Tuesday after a long debate about road repairs, "
+    "school buses and the summer festival. Residents asked for more parking near the market square, "
+    "and the mayor promised a decision before the holidays."
+)
+
+
+def terms(text: str, lang: str) -> set[str]:
+    return {t for t, _ in score_text(text, lang, top_k=100).top_terms}
+
+
+# ---- shipped lists ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_shipped_lists_parse_with_categories_and_sources(lang):
+    kl = load_keyword_list(lang)
+    assert len(kl.terms) >= 800, f"{lang}: only {len(kl.terms)} terms"
+    cats = kl.categories
+    assert {"anatomy"} <= set(cats) and len(cats) >= 8
+    assert all(n > 0 for n in cats.values())
+    header = (kw.KEYWORD_DIR / f"{lang}.txt").read_text(encoding="utf-8")[:1500].lower()
+    assert "mesh" in header and ("icd-10" in header or "cim-10" in header or "cie-10" in header or "мкб-10" in header)
+
+
+def test_thresholds_cover_every_language():
+    table = load_thresholds()
+    assert set(table) == set(SUPPORTED_LANGUAGES)
+    for count, density in table.values():
+        assert count >= 1 and 0 < density < 1
+
+
+# ---- matching --------------------------------------------------------------------------------
+
+
+def test_english_scores_and_case_insensitivity():
+    s = score_text(EN_MEDICAL, "en")
+    assert s.count >= 12 and s.density > 0.1
+    upper = score_text(EN_MEDICAL.upper(), "en")
+    assert (upper.count, upper.occurrences, upper.matched_chars) == (s.count, s.occurrences, s.matched_chars)
+    g = score_text(EN_GENERAL, "en")
+    assert g.count == 0 and g.density == 0.0
+
+
+def test_word_boundaries_and_plurals_en():
+    assert "colon" not in terms("Colonization of Mars and colonial history.", "en")
+    assert "colon" in terms("A tumour of the colon was found.", "en")
+    # automatic plural, counted as the same distinct keyword
+    s = score_text("Two strokes and one stroke.", "en")
+    assert s.count == 1 and s.occurrences == 2
+    # hyphen and punctuation are boundaries
+    assert terms("(diabetes), hypertension; insulin.", "en") == {"diabetes", "hypertension", "insulin"}
+    # leftmost-longest: the phrase wins over its first word
+    assert terms("high blood pressure readings", "en") == {"blood pressure"}
+
+
+def test_density_is_matched_characters_over_text_length():
+    text = "Insulin and glucagon."
+    s = score_text(text, "en")
+    assert s.count == 2 and s.occurrences == 2
+    assert s.matched_chars == len("insulin") + len("glucagon")
+    assert s.density == pytest.approx(s.matched_chars / len(text))
+
+
+@pytest.mark.parametrize(
+    "text, term",
+    [
+        ("Пациент перенёс инфаркт миокарда.", "инфаркт"),
+        ("Причиной смерти стал обширный инфаркт. После инфаркта больному назначили терапию.", "инфаркт"),
+        ("Лечение рака лёгкого включает химиотерапию.", "рак"),
+        ("Les hépatites virales sont fréquentes.", "hépatite"),
+        ("Les patients diabétiques reçoivent de l'insuline.", "diabétique"),
+        ("Los tumores cerebrales y los pacientes diabéticos.", "tumor"),
+        ("Los pacientes diabéticos reciben insulina.", "diabétic"),
+    ],
+)
+def test_inflected_forms(text, term):
+    lang = "ru" if any("а" <= ch <= "я" for ch in text.lower()) else ("fr" if "Les" in text else "es")
+    assert term in terms(text, lang)
+
+
+def test_russian_case_forms_are_one_keyword_and_short_stems_do_not_overmatch():
+    s = score_text("инфаркт, инфаркта, инфарктом, инфаркте", "ru")
+    assert s.count == 1 and s.occurrences == 4
+    # explicit forms of рак: ракета (rocket) and раковина (sink) must not count
+    assert terms("Ракета стартовала, а раковина на кухне протекла.", "ru") == set()
+    assert "рак" in terms("Рак желудка выявлен рано.", "ru")
+    # a word family counts once: медицина, медицинский
+    s = score_text("Медицина и медицинская помощь.", "ru")
+    assert s.occurrences == 2 and s.count == 1
+    # коренной перелом (turning point) is not a fracture; перелом шейки бедра is
+    assert terms("В войне наступил коренной перелом.", "ru") == set()
+    assert terms("Перелом шейки бедра.", "ru") != set()
+
+
+def test_cjk_term_inside_longer_ordinary_word_does_not_count():
+    assert terms("作为一名音响发烧友，我很喜欢黑胶唱片。", "zh") == set()
+    assert "发烧" in terms("孩子发烧三天，体温三十九度。", "zh")
+    assert terms("我的电脑中了计算机病毒。", "zh") == set()
+    assert {"病毒性", "肺炎"} <= terms("医生诊断为病毒性肺炎。", "zh")
+    assert terms("途中风景很美，这里是中风险地区。", "zh") == set()
+    assert terms("明日もがんばろう。コンピュータウイルスに注意。", "ja") == set()
+    assert {"胃がん", "手術", "患者"} <= terms("胃がんの手術を受けた患者", "ja")
+    assert terms("外来語の辞書と外来種の魚", "ja") == set()
+
+
+def test_latin_parts_of_cjk_terms_keep_word_boundaries():
+    assert terms("这个project很有意思", "zh") == set()
+    assert "ct检查" in terms("医生建议做CT检查。", "zh")
+
+
+def test_both_engines_give_identical_scores(monkeypatch):
+    pytest.importorskip("ahocorasick_rs")
+    texts = {"en": EN_MEDICAL, "zh": "患者因胸痛入院，心电图提示急性心肌梗死，给予阿司匹林治疗。", "ru": "Инфаркт миокарда и рак желудка."}
+    fast = {lang: score_text(t, lang, top_k=20) for lang, t in texts.items()}
+    monkeypatch.setenv("MMEDC_KEYWORD_ENGINE", "pyahocorasick")
+    for lang, t in texts.items():
+        m = KeywordMatcher(load_keyword_list(lang), frozenset(kw.load_context_categories()))
+        assert m.engine.name == "pyahocorasick"
+        assert m.score(t, top_k=20) == fast[lang]
+
+
+def test_very_long_document_is_fast_and_linear():
+    unit = EN_MEDICAL + " " + EN_GENERAL + " "
+    big = unit * (5_000_000 // len(unit))
+    one = score_text(unit, "en")
+    t0 = time.perf_counter()
+    s = score_text(big, "en")
+    assert time.perf_counter() - t0 < 30
+    reps = len(big) // len(unit)
+    assert s.count == one.count and s.occurrences == one.occurrences * reps
+
+
+def test_empty_text_scores_zero():
+    s = score_text("", "en")
+    assert (s.count, s.density, s.text_chars) == (0, 0.0, 0)
+
+
+# ---- list format -----------------------------------------------------------------------------
+
+
+def test_list_format_braces_stems_blockers_and_errors(tmp_path):
+    kl = parse_keyword_list(
+        "# == diseases ==\nрак{,а,у} # explicit forms\nинфаркт*\n!ракетный рак\n# == drugs ==\nаспирин\n", "ru"
+    )
+    assert kl.terms == ["рак", "инфаркт", "аспирин"]
+    assert kl.entries[0].forms == ("рак", "рака", "раку")
+    assert kl.entries[1].stem and kl.entries[2].blocker
+    assert kl.categories == {"diseases": 2, "drugs": 1}
+    # alternatives are literal: a leading space makes a phrase
+    assert parse_keyword_list("перелом{ кости, бедра}\n", "ru").entries[0].forms == ("перелом кости", "перелом бедра")
+    with pytest.raises(ValueError, match=r"bad\.txt:2: .*shorter than 2"):
+        parse_keyword_list("心脏\n心\n", "zh", "bad.txt")
+    with pytest.raises(ValueError, match="stems need word boundaries"):
+        parse_keyword_list("心脏*\n", "zh")
+    with pytest.raises(FileNotFoundError, match="no keyword list for language 'xx'"):
+        load_keyword_list("xx")
+
+
+def write_custom_lists(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "en.txt").write_text("# == t ==\ninsulin\nglucagon\nmetformin\n!insulin pump museum\n", "utf-8")
+    (folder / "thresholds.json").write_text(json.dumps({"thresholds": {"en": {"min_count": 2, "min_density": 0.05}}}))
+    return folder
+
+
+def test_custom_keyword_dir_and_blockers(tmp_path):
+    folder = write_custom_lists(tmp_path / "lists")
+    assert score_text("Insulin and metformin.", "en", keyword_dir=folder).count == 2
+    # the blocker phrase consumes "insulin" without counting it
+    assert score_text("The insulin pump museum", "en", keyword_dir=folder).count == 0
+
+
+# ---- the filter ------------------------------------------------------------------------------
+
+
+def run_filter(flt: MedicalKeywordFilter, docs: list[Document]) -> list[Document]:
+    return list(flt.run(iter(docs)))
+
+
+def test_filter_keeps_medical_drops_general_and_writes_evidence():
+    flt = MedicalKeywordFilter()
+    docs = [
+        Document(text=EN_MEDICAL, id="med", metadata={"language": "en"}),
+        Document(text=EN_GENERAL, id="gen", metadata={"language": "en"}),
+        Document(text="医生诊断为病毒性肺炎，给予抗生素治疗，患者住院一周后出院。", id="zh", metadata={"language": "zh-CN"}),
+    ]
+    kept = run_filter(flt, docs)
+    assert [d.id for d in kept] == ["med", "zh"]
+    med = kept[0].metadata
+    assert med["med_kw_count"] >= 12 and med["med_kw_density"] > 0.1
+    assert med["med_kw_top"][0][1] >= 1 and all(isinstance(t, str) for t, _ in med["med_kw_top"])
+    assert docs[1].metadata["med_kw_count"] == 0  # dropped documents keep their evidence too
+    assert flt.stats["dropped_too_few_keywords"].total == 1
+    assert flt.stats["forwarded"].total == 2
+
+
+def test_thresholds_decide(tmp_path):
+    folder = write_custom_lists(tmp_path / "lists")
+    flt = MedicalKeywordFilter(keyword_dir=folder)
+    assert flt.thresholds == {"en": (2, 0.05)}
+    one = Document(text="insulin " * 10, id="1", metadata={"language": "en"})
+    dense = Document(text="Insulin and glucagon.", id="2", metadata={"language": "en"})
+    sparse = Document(text="Insulin and glucagon. " + "x" * 500, id="3", metadata={"language": "en"})
+    assert flt.filter(one) == (False, "too_few_keywords")
+    assert flt.filter(dense) is True
+    assert flt.filter(sparse) == (False, "low_density")
+    # per-call overrides
+    assert MedicalKeywordFilter(keyword_dir=folder, min_density=0.001).filter(sparse) is True
+    assert MedicalKeywordFilter(keyword_dir=folder, thresholds={"en": (1, 0.0)}).filter(one) is True
+
+
+def test_language_handling():
+    text = EN_MEDICAL
+    flt = MedicalKeywordFilter()
+    assert flt.filter(Document(text=text, id="a", metadata={"language": "de"})) == (False, "unsupported_language")
+    assert flt.filter(Document(text=text, id="b", metadata={})) == (False, "no_language")
+    keep = MedicalKeywordFilter(unknown_language="keep")
+    doc = Document(text=text, id="c", metadata={"language": "de"})
+    assert keep.filter(doc) is True and "med_kw_count" not in doc.metadata
+    assert MedicalKeywordFilter(default_language="en").filter(Document(text=text, id="d", metadata={})) is True
+    forced = MedicalKeywordFilter(language="en")
+    assert forced.filter(Document(text=text, id="e", metadata={"language": "fr"})) is True
+    with pytest.raises(ValueError, match="unknown_language"):
+        MedicalKeywordFilter(unknown_language="maybe")
+    with pytest.raises(FileNotFoundError, match="no keyword list"):
+        MedicalKeywordFilter(languages=["xx"])
+
+
+def test_empty_and_invalid_documents_are_counted():
+    flt = MedicalKeywordFilter()
+    docs = [
+        Document(text="   \n", id="empty", metadata={"language": "en"}),
+        Document(text=None, id="none", metadata={"language": "en"}),  # type: ignore[arg-type]
+    ]
+    assert run_filter(flt, docs) == []
+    assert flt.stats["dropped_empty"].total == 1
+    assert flt.stats["dropped_invalid_text"].total == 1
+
+
+def test_filter_pickles_without_automaton_and_scores_the_same():
+    flt = MedicalKeywordFilter(languages=["en", "zh"])
+    doc = Document(text=EN_MEDICAL, id="x", metadata={"language": "en"})
+    flt.filter(doc)  # builds the automaton in this process
+    matcher = kw.get_matcher("en")
+    assert "engine" in matcher.__dict__
+    clone = pickle.loads(pickle.dumps(matcher))
+    assert "engine" not in clone.__dict__
+    assert clone.score(EN_MEDICAL) == matcher.score(EN_MEDICAL)
+    payload = pickle.dumps(flt)
+    code = (
+        "import pickle, sys\n"
+        "from datatrove.data import Document\n"
+        "flt = pickle.loads(sys.stdin.buffer.read())\n"
+        f"d = Document(text={EN_MEDICAL!r}, id='x', metadata={{'language': 'en'}})\n"
+        "print(flt.filter(d), d.metadata['med_kw_count'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True, check=True)
+    assert out.stdout.decode().split() == ["True", str(doc.metadata["med_kw_count"])]
+
+
+def test_exclusion_writer_keeps_dropped_documents_with_reason(tmp_path):
+    from datatrove.pipeline.writers import JsonlWriter
+
+    flt = MedicalKeywordFilter(exclusion_writer=JsonlWriter(str(tmp_path / "rejected"), compression=None))
+    docs = [
+        Document(text=EN_MEDICAL, id="med", metadata={"language": "en"}),
+        Document(text=EN_GENERAL, id="gen", metadata={"language": "en"}),
+    ]
+    assert [d.id for d in run_filter(flt, docs)] == ["med"]
+    rows = [json.loads(line) for f in (tmp_path / "rejected").glob("*.jsonl") for line in f.read_text().splitlines()]
+    assert [(r["id"], r["metadata"]["filter_reason"]) for r in rows] == [("gen", "too_few_keywords")]
+
+
+def test_coverage_rejects_general_page_with_one_medical_paragraph():
+    general = " ".join([EN_GENERAL] * 6)  # ~1,400 characters of council news
+    page = general + "\n\n" + EN_MEDICAL
+    flt = MedicalKeywordFilter(languages=["en"], min_density=0.02)
+    doc = Document(text=page, id="mixed", metadata={"language": "en"})
+    assert flt.filter(doc) == (False, "low_coverage")
+    assert 0 < doc.metadata["med_kw_coverage"] < 0.5 and doc.metadata["med_kw_density"] >= 0.02
+    assert MedicalKeywordFilter(languages=["en"], min_density=0.02, min_coverage=0).filter(doc) is True
+    # a medical document as long as the page is covered everywhere
+    long_medical = Document(text=" ".join([EN_MEDICAL] * 5), id="med", metadata={"language": "en"})
+    assert flt.filter(long_medical) is True and long_medical.metadata["med_kw_coverage"] == 1.0
+    s = score_text(page, "en")
+    assert s.passes(4, 0.02) and not s.passes(4, 0.02, 0.5)
+
+
+SIX_LANGUAGES = {
+    "en": (
+        EN_MEDICAL,
+        "What a stroke of luck: the computer virus that hit the council last week went viral online, and "
+        "the mayor promised new laptops, better passwords and a training day for every clerk in the town hall.",
+    ),
+    "fr": (
+        "Une patiente de 67 ans, diabétique et hypertendue, consulte aux urgences pour une douleur thoracique "
+        "et une dyspnée. L'électrocardiogramme montre un sus-décalage du segment ST et la troponine est élevée. "
+        "Le diagnostic d'infarctus du myocarde est posé ; elle reçoit de l'aspirine, du clopidogrel et de "
+        "l'héparine avant une angioplastie coronaire. La metformine est poursuivie.",
+        "Au sein de la rédaction, une quarantaine de journalistes préparent le numéro spécial sur le foie gras "
+        "et les vins du Sud-Ouest ; le chef a pris en grippe les photographes qui ratent la lumière du soir.",
+    ),
+    "es": (
+        "Paciente de 58 años con diabetes mellitus tipo 2 e hipertensión arterial que acude a urgencias por "
+        "dolor torácico y disnea. El electrocardiograma muestra elevación del ST y la troponina está elevada. "
+        "Se diagnostica un infarto agudo de miocardio y se administran aspirina, clopidogrel y heparina antes "
+        "de la angioplastia coronaria. Se mantiene el tratamiento con metformina.",
+        "Corea del Sur ganó el partido gracias a un gol en el último minuto. Los aficionados, sin una gota de "
+        "paciencia, celebraron en la plaza, y el entrenador dijo que el viaje le había costado un riñón al club.",
+    ),
+    "ru": (
+        "Пациентка 64 лет с сахарным диабетом 2 типа и артериальной гипертензией поступила с жалобами на боль "
+        "в груди и одышку. На электрокардиограмме подъём сегмента ST, уровень тропонина повышен. Диагностирован "
+        "острый инфаркт миокарда; назначены аспирин, клопидогрел и гепарин, выполнена коронарная ангиопластика "
+        "со стентированием. Лечение метформином продолжено.",
+        "Ракета стартовала точно по расписанию, и в истории программы наступил коренной перелом. Инженеры "
+        "лихорадочно проверяли данные, а стационарный телефон в центре управления звонил не переставая.",
+    ),
+    "zh": (
+        "患者，男，62岁，因突发胸痛伴大汗2小时急诊入院。既往有高血压和糖尿病病史。心电图提示前壁ST段抬高，"
+        "肌钙蛋白升高，诊断为急性心肌梗死。给予阿司匹林、氯吡格雷和肝素抗栓治疗，并行经皮冠状动脉介入治疗，"
+        "植入支架一枚。术后继续口服二甲双胍控制血糖，定期门诊随访。",
+        "作为一名音响发烧友，我这周末去了城市的心脏地带逛唱片店。途中风景很美，可惜手机中了计算机病毒，"
+        "令人头痛。晚上和朋友吃了火锅，聊起了新上映的电影和明年的旅行计划。",
+    ),
+    "ja": (
+        "62歳男性。突然の胸痛と冷汗を主訴に救急外来を受診した。高血圧と糖尿病の既往がある。心電図でST上昇を"
+        "認め、トロポニンが上昇しており、急性心筋梗塞と診断した。アスピリン、クロピドグレル、ヘパリンを投与し、"
+        "経皮的冠動脈インターベンションでステントを留置した。退院後もメトホルミンの内服を継続している。",
+        "明日もがんばろう。弦楽カルテットの演奏会の帰りに、外来語の辞書を買った。コンピュータウイルスに"
+        "注意するよう会社からメールが届き、週末はブダペストの夜景の写真を整理した。",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_each_language_keeps_medical_and_drops_ordinary_text_with_traps(lang):
+    medical, ordinary = SIX_LANGUAGES[lang]
+    flt = MedicalKeywordFilter()
+    med = Document(text=medical, id="m", metadata={"language": lang})
+    gen = Document(text=ordinary, id="g", metadata={"language": lang})
+    assert flt.filter(med) is True, med.metadata
+    assert flt.filter(gen) == (False, "too_few_keywords"), gen.metadata
+    assert gen.metadata["med_kw_count"] == 0, gen.metadata["med_kw_top"]
+
+
+# ---- the package split and its engines -------------------------------------------------------
+
+
+def test_scores_unchanged_by_the_package_split():
+    """Scores recorded with the single-module implementation (before ``mmedc.keywords`` became a
+    package and the per-match work was shortened): every field must stay the same, both engines."""
+    rows = json.loads((Path(__file__).parent / "scores_before_split.json").read_text(encoding="utf-8"))
+    assert len(rows) >= 20
+    for row in rows:
+        s = kw.get_matcher(row["lang"]).score(row["text"], top_k=20, window_bytes=120, window_density=0.02)
+        got = [s.count, s.occurrences, s.matched_chars, s.text_chars, s.coverage, [list(t) for t in s.top_terms]]
+        want = [row[k] for k in ("count", "occurrences", "matched_chars", "text_chars", "coverage", "top_terms")]
+        assert got == want, row["text"][:60]
+
+
+def test_fallback_engine_is_used_when_ahocorasick_rs_is_missing(monkeypatch):
+    """With ahocorasick-rs not importable, pyahocorasick is imported (only then) and scores the same."""
+    pytest.importorskip("ahocorasick")
+    want = KeywordMatcher(load_keyword_list("ru")).score(SIX_LANGUAGES["ru"][0], top_k=20)
+    monkeypatch.setitem(sys.modules, "ahocorasick_rs", None)  # import raises ImportError
+    m = KeywordMatcher(load_keyword_list("ru"))
+    assert m.engine.name == "pyahocorasick"
+    assert m.score(SIX_LANGUAGES["ru"][0], top_k=20) == want
+
+
+def test_no_engine_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ahocorasick_rs", None)
+    monkeypatch.setitem(sys.modules, "ahocorasick", None)
+    with pytest.raises(ImportError, match="pip install ahocorasick-rs"):
+        KeywordMatcher(load_keyword_list("en")).score(EN_MEDICAL)
+
+
+def test_importing_keywords_loads_no_automaton_package():
+    code = "import sys, mmedc.keywords; print('ahocorasick_rs' in sys.modules, 'ahocorasick' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_shipped_lists_load_from_a_zipped_package(tmp_path):
+    """The lists are read through importlib.resources: a zipped mmedc (spark-submit --py-files) works."""
+    import zipfile
+
+    import mmedc
+
+    root = Path(mmedc.__file__).parent
+    archive = tmp_path / "mmedc.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in root.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".txt", ".json", ".news"):
+                z.write(path, Path("mmedc") / path.relative_to(root))
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import mmedc.keywords as kw\n"
+        "assert kw.__file__.startswith(sys.argv[1]), kw.__file__\n"
+        "f = kw.MedicalKeywordFilter(languages=['en', 'ru'])\n"
+        "print(len(kw.load_keyword_list('ru').terms), kw.score_text('Insulin and metformin for diabetes.', 'en').count)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(archive)], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(len(load_keyword_list("ru").terms)), "3"]
+
+
+def test_context_terms_count_as_keywords_but_not_as_content():
+    """News of someone's illness: a disease among hospitals and doctors. Care settings and professions
+    count as keywords (and in the density) but not as content, and the filter needs content."""
+    news = ("The former minister was hospitalized on Sunday. Doctors at the city hospital said the patient "
+            "had suffered a stroke; the surgeon and the nurses of the intensive care unit were with him.")
+    s = score_text(news, "en", top_k=20)
+    assert s.count >= 6 and s.content <= 2, s.top_terms
+    vignette = EN_MEDICAL
+    v = score_text(vignette, "en")
+    assert v.content >= 10 and v.content <= v.count
+    flt = MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0)
+    doc = Document(text=news, id="news", metadata={"language": "en"})
+    assert flt.filter(doc) == (False, "few_content_terms") and doc.metadata["med_kw_content"] == s.content
+    assert MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0, min_content=0).filter(doc) is True
+    assert set(kw.load_content_thresholds()) == set(SUPPORTED_LANGUAGES)
+
+
+def test_script_candidates_route_unknown_documents_to_their_lists():
+    from mmedc.keywords import script_candidates
+
+    assert script_candidates("The patient was given aspirin.") == ("en", "fr", "es")
+    assert script_candidates("Les hépatites virales sont fréquentes.") == ("en", "fr", "es")
+    assert script_candidates("Пациентка поступила с жалобами на боль в груди.") == ("ru",)
+    assert script_candidates("医生诊断为病毒性肺炎。") == ("zh", "ja")
+    assert script_candidates("胃がんの手術を受けた患者") == ("ja", "zh")
+    assert script_candidates("12345 !!") == ()
+    # a Russian text quoting English is scored with both scripts' lists
+    assert set(script_candidates("Препарат Aspirin (acetylsalicylic acid) снижает риск тромбоза.")) == {"ru", "en", "fr", "es"}
+    flt = MedicalKeywordFilter(route_by_script=True)
+    doc = Document(text=SIX_LANGUAGES["ru"][0], id="r")
+    assert flt.filter(doc) is True and doc.metadata["med_kw_lang"] == "ru"
+    assert flt.filter(Document(text="12345 67890", id="n")) == (False, "no_candidate_language")
+
+
+NEWS = {
+    "en": "The former senator was rushed to hospital on Friday after suffering a heart attack at his home, a "
+          "spokesman said. Doctors at the medical center said he underwent emergency surgery and remains in "
+          "intensive care in a critical but stable condition. His family thanked the nurses and asked for "
+          "privacy; fans left flowers outside. The senator, 78, had a stroke in 2019. ",
+    "ru": "Известный актёр госпитализирован с инсультом. Как сообщили в пресс-службе городской больницы, его "
+          "доставили в реанимацию, врачи оценивают состояние пациента как тяжёлое. Ранее артист перенёс инфаркт "
+          "и операцию на сердце. Поклонники желают ему скорейшего выздоровления. Концерт отменён. ",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(NEWS))
+def test_news_of_an_illness_does_not_pass_and_clinical_text_does(lang):
+    """Dense in clinical words, but reported: news markers raise the content a document needs."""
+    text = NEWS[lang] * 2
+    flt = MedicalKeywordFilter(languages=[lang])
+    doc = Document(text=text, id="news", metadata={"language": lang})
+    assert flt.filter(doc) == (False, "news_report"), doc.metadata
+    assert doc.metadata["med_kw_news"] >= 2
+    # without the news test the same document passes every other test
+    assert MedicalKeywordFilter(languages=[lang], news=False).filter(
+        Document(text=text, id="n2", metadata={"language": lang})) is True
+    clinical = Document(text=SIX_LANGUAGES[lang][0], id="c", metadata={"language": lang})
+    assert flt.filter(clinical) is True and clinical.metadata["med_kw_news"] == 0
+    assert kw.load_news_settings() == (2, 3)
+    assert kw.get_news_matcher("xx") is None
