@@ -31,6 +31,7 @@ FENCE = re.compile(r"^([ \t]*)```(python|bash)\s*$")
 CLOSE = re.compile(r"^[ \t]*```\s*$")
 NO_TEST = re.compile(r"<!--\s*no-test:\s*(.+?)\s*-->")
 BLOCK_TIMEOUT_S = 240
+OUTPUT_FLAG = re.compile(r"--output[= ]+['\"]?([\w./-]+)")
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ def docs_workdir(tmp_path_factory) -> Path:
 def test_doc_block_runs(block: Block, docs_workdir: Path, tmp_path: Path):
     work = tmp_path / "work"
     shutil.copytree(docs_workdir, work, symlinks=True)
+    # a block starts without the outputs it writes itself (``--output out/x``): a recipe refuses to write
+    # into a folder that holds another run's output
+    for out in OUTPUT_FLAG.findall(block.code):
+        target = (work / out).resolve()
+        if target.is_relative_to(work.resolve()) and target.is_dir():
+            shutil.rmtree(target)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     env["PATH"] = f"{work / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
