@@ -350,13 +350,17 @@ def speed(data: Path, seconds: float) -> dict:
             pdf.close()
         return n
 
+    from mmedc.textbooks import PdfReader
+
+    readers = [PdfReader(str(f.parent), glob_pattern=f.name, language=f.parent.name, ocr="never") for f in files]
+    cleanup = TextbookCleanup()
+
     def mmedc_pass() -> int:
         n = 0
-        cleanup = TextbookCleanup()
-        for f in files:
-            (doc,), _ = read_book(f.parent, f.name, f.parent.name, ocr="never")
-            cleanup.filter(doc)
-            n += doc.metadata["page_count"]
+        for reader in readers:
+            for doc in reader.run():
+                cleanup.filter(doc)
+                n += doc.metadata["page_count"]
         return n
 
     rates = {}

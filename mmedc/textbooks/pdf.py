@@ -55,6 +55,12 @@ ENGINES = ("pypdfium2", "pdfplumber")
 PAGE_SEPARATOR = "\f"
 
 _GARBAGE = re.compile(r"\(cid:\d+\)|[\ufffd\ue000-\uf8ff]")
+_VISIBLE = re.compile(r"\S")
+_ALNUM = re.compile(r"[^\W_]")
+# mathematical operators and arrows (Unicode Sm, the common blocks), as one regex: a loop over
+# unicodedata.category costs more than reading the page
+_MATH = re.compile("[+<=>|~¬±×÷϶\u2032-\u2037\u2044\u2052\u207a-\u207c\u208a-\u208c\u2118\u2140-\u2144"
+                   "\u2190-\u21ff\u2200-\u22ff\u2308-\u230b\u27c0-\u27ff\u2900-\u2aff\u2b30-\u2b4c]")
 _LEADERS = re.compile(r"([.·…_\-–—=*~ ])\1{2,}|(?:\. ){2,}")
 
 
@@ -76,16 +82,16 @@ def classify_page(text: str, has_images: bool = True, min_chars: int = 30, min_a
     more than ``max_garbage_share`` of unmapped glyphs (``(cid:NN)``, U+FFFD, private-use characters).
     A page with little text and no image is ``empty`` (blank pages are not OCR'd).
     """
-    visible = [c for c in text if not c.isspace()]
-    if len(visible) < min_chars:
+    visible = len(_VISIBLE.findall(text))
+    if visible < min_chars:
         return ("scanned", "few_chars") if has_images else ("empty", "few_chars")
     garbage = sum(len(m.group()) for m in _GARBAGE.finditer(text))
-    if garbage / len(visible) > max_garbage_share:
+    if garbage / visible > max_garbage_share:
         return "scanned", "garbage"
     # dot leaders of a contents page and the symbols of formulas are text, not a broken layer
-    judged = [c for c in _LEADERS.sub("", text) if not c.isspace() and unicodedata.category(c) != "Sm"]
-    alnum = sum(1 for c in judged if c.isalnum())
-    if judged and alnum / len(judged) < min_alnum_share:
+    judged = _MATH.sub("", _LEADERS.sub("", text))
+    shown = len(_VISIBLE.findall(judged))
+    if shown and len(_ALNUM.findall(judged)) / shown < min_alnum_share:
         return "scanned", "low_alnum"
     return "text", "ok"
 
@@ -437,7 +443,7 @@ class PdfReader(BaseDiskReader):
             text = _normalise_layer(text)
             # image objects only matter for a page with little text (scanned or blank?): walking a page's
             # objects is costly on pages with many, so only then
-            few = sum(1 for c in text if not c.isspace()) < self.min_page_chars
+            few = len(_VISIBLE.findall(text, 0, 8 * self.min_page_chars)) < self.min_page_chars
             return text, _has_images(page) if few else True, layout
         finally:
             page.close()
