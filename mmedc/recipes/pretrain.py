@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import pathlib
 from typing import Any
 
-from mmedc.train.config import TrainConfig, add_config_args, config_from_args, load_config
+from mmedc.train.config import TrainConfig, load_config
 
 # the architecture of the tiny CPU model (demo, tests, configs/tiny-cpu.yaml): 0.16M parameters at vocab 1024
 TINY_MODEL: dict[str, Any] = {
@@ -40,34 +39,21 @@ def pretrain(config: TrainConfig | str | os.PathLike | None = None, **overrides:
     return train(config)
 
 
+run_pretrain = pretrain  # the recipe shape's name
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mmedc train",
-        description="Continue pretraining a causal LM on mmedc shards (streaming, packed, resumable).",
-    )
-    add_config_args(parser)
-    parser.add_argument("--dry-run", action="store_true", help="print the merged config as JSON and exit")
-    return parser
+    """The options of ``mmedc train`` (generated from :class:`TrainConfig`)."""
+    from mmedc.train.cli import build_parser as _build
+
+    return _build()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        config = config_from_args(args)
-    except (ValueError, TypeError) as e:
-        parser.error(str(e))
-    if args.dry_run:
-        print(json.dumps(config.to_dict(), indent=1, ensure_ascii=False))
-        return 0
-    result = pretrain(config)
-    summary = {k: result[k] for k in ("output_dir", "steps", "tokens", "final_model", "checkpoint")}
-    summary["data"] = result["data_stats"]  # documents, tokens, blocks, skipped (why), unreadable files
-    summary["last_loss"] = result["losses"][-1] if result["losses"] else None
-    summary["eval"] = result["eval"]
-    if int(os.environ.get("RANK", "0")) == 0:  # one summary per launch, not one per process
-        print(json.dumps(summary, indent=1))
-    return 0
+    """``mmedc train`` / ``mmedc run pretrain`` / ``pipelines/pretrain.py``: see :mod:`mmedc.train.cli`."""
+    from mmedc.train.cli import main as _main
+
+    return _main(argv)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,32 +9,12 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from mmedc.recipes.pretrain import TINY_MODEL, main, pretrain, write_demo_shards  # noqa: E402
+from mmedc.recipes.pretrain import TINY_MODEL, main, pretrain  # noqa: E402
 from mmedc.train.config import load_config  # noqa: E402
 
+from .conftest import opts  # noqa: E402
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """A tiny model gains nothing from intra-op threads, and they thrash on a busy machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    return write_demo_shards(tmp_path_factory.mktemp("train_shards"), docs_per_lang=40)
-
-
-def _opts(shards, out, **kw):
-    o = dict(shards=[shards], output_dir=str(out), model=TINY_MODEL, tokenizer_vocab_size=512, seq_len=32,
-             micro_batch_size=4, max_steps=8, learning_rate=3e-3, warmup_ratio=0.1, gradient_checkpointing=False,
-             tokenizer_workers=0, window_row_groups=4, log_every=100, resume="auto")
-    o.update(kw)
-    return o
+_opts = opts
 
 
 def test_loss_falls_and_model_loads_back(shards, tmp_path):
@@ -176,15 +156,3 @@ def test_two_process_resume_matches(shards, tmp_path):
     resumed = launch(cut)
     assert [r["step"] for r in resumed] == [3, 4]
     assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in full[2:]], rel=1e-5)
-
-
-def test_incomplete_checkpoints_are_ignored(tmp_path):
-    from mmedc.train.trainer import list_checkpoints
-
-    root = tmp_path / "checkpoints"
-    for name, complete in (("step-0000002", True), ("step-0000010", True), ("step-0000012.tmp", True),
-                           ("step-0000014", False)):
-        (root / name).mkdir(parents=True)
-        if complete:
-            (root / name / "trainer_state.json").write_text("{}")
-    assert [p.name for p in list_checkpoints(tmp_path)] == ["step-0000002", "step-0000010"]
