@@ -574,10 +574,13 @@ class PdfReader(BaseDiskReader):
                 text = unicodedata.normalize("NFC", reading.text).replace("\f", "\n")
                 if reading.confidence is not None:
                     pages[i]["ocr_conf"] = round(reading.confidence, 1)
-                if reading.vertical >= 0.5:
+                if reading.vertical >= 0.15:
+                    # vertical writing (Japanese, old Chinese), whole or mixed with horizontal text
                     pages[i]["ocr_vertical"] = round(reading.vertical, 2)
-                    self.stat_update("pages_ocr_vertical")
-                    logger.warning(f"{filepath}: page {i + 1} has vertical text (read as horizontal lines)")
+                    mixed = reading.vertical < 0.5
+                    self.stat_update("pages_ocr_mixed_vertical" if mixed else "pages_ocr_vertical")
+                    logger.warning(f"{filepath}: page {i + 1} has {'some ' if mixed else ''}vertical text "
+                                   f"({reading.vertical:.0%} of its characters; read as horizontal lines)")
                 if reading.confidence is not None and reading.confidence < self.min_ocr_confidence:
                     # what tesseract reads at this confidence is not text (a photo, a plate, noise)
                     self.stat_update("pages_ocr_low_confidence")

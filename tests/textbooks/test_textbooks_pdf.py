@@ -475,3 +475,16 @@ def test_vertical_text_is_detected_and_counted(tmp_path):
     docs, reader = read(tmp_path, language="ja", retry_confidence=0, min_ocr_confidence=0)
     assert stats(reader)["pages_ocr_vertical"] == 1
     assert docs[0].metadata["pages"][0]["ocr_vertical"] >= 0.5
+    # the same columns under a block of horizontal lines: mixed, counted apart
+    mixed = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(mixed)
+    for line in range(18):
+        draw.text((60, 60 + line * 52), text[line * 20:(line + 1) * 20], font=font, fill=0)
+    for col in range(4):
+        for row in range(14):
+            draw.text((1140 - col * 90, 1020 + row * 50), text[(col * 14 + row) % len(text)], font=font, fill=0)
+    (tmp_path / "vertical.pdf").unlink()
+    mixed.save(tmp_path / "mixed.pdf", "PDF", resolution=150.0)
+    docs, reader = read(tmp_path, language="ja", retry_confidence=0, min_ocr_confidence=0)
+    assert stats(reader).get("pages_ocr_vertical", 0) == 0
+    assert stats(reader)["pages_ocr_mixed_vertical"] == 1
