@@ -257,7 +257,7 @@ def stored_image(pdf_path: Path, page: int):
     return obj.get_bitmap(render=False).to_pil().convert("L")
 
 
-def scans(data: Path, n_pages: int, compare_render: bool = False) -> dict:
+def scans(data: Path, n_pages: int, compare_render: bool = False, langs: tuple[str, ...] = LANGS) -> dict:
     import pypdfium2 as pdfium
 
     from mmedc.textbooks import TextbookCleanup
@@ -270,7 +270,7 @@ def scans(data: Path, n_pages: int, compare_render: bool = False) -> dict:
     head += f"{'CER render':>12}" if compare_render else ""
     print(head + f"{'s/page tess':>13}{'s/page mmedc':>14}  ocr confidence per page")
     out = {}
-    for lang in LANGS:
+    for lang in langs:
         scan = base / lang / "scan.pdf"
         if not scan.exists():
             continue
@@ -415,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-render", action="store_true",
                         help="also OCR the scans re-rendered at 300 dpi instead of the stored images")
     parser.add_argument("--no-scan", action="store_true", help="skip the OCR sections (slow on few cores)")
+    parser.add_argument("--scan-langs", default=",".join(LANGS), help="languages of the scan section (en,ru,...)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time for each speed measurement")
     parser.add_argument("--json", default=None, help="write the figures to this file")
     args = parser.parse_args(argv)
@@ -430,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet()
     results = {"text_layer": text_layer(data), "latex": latex(data), "formulas": formulas()}
     if not args.no_scan:
-        results["scans"] = scans(data, args.scan_pages, args.compare_render)
+        results["scans"] = scans(data, args.scan_pages, args.compare_render, tuple(args.scan_langs.split(",")))
         results["phototest"] = phototest(data)
         results["ocr_speed"] = ocr_speed(data)
     results["speed"] = speed(data, args.seconds)
