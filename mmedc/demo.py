@@ -27,7 +27,7 @@ from mmedc.recipes import get_recipe
 def _label_scores(summary: dict[str, Any]) -> dict[str, float]:
     """Precision/recall of the web filter against the sample's labels. Pages that are general with
     one medical paragraph (kind ``mixed``) are labelled general; how many were kept is reported apart."""
-    from mmedc.io.parquet import iter_records
+    from mmedc.io.shards import iter_records
 
     kept = {r["id"] for r in iter_records(summary["output"], columns=["id"])} if summary["manifest"]["rows"] else set()
     kinds = {r["id"]: r["kind"] for r in iter_records(summary["input"], columns=["id", "kind"])}

@@ -5,15 +5,15 @@ is downloaded; ``model_path`` points at the larger, slightly more accurate ``lid
 other fastText language model. Writes datatrove's own metadata keys ``language`` (ISO 639-1 code) and
 ``language_score``, which datatrove's stats and filters read.
 
-What it adds over calling fastText directly:
-- text is flattened (fastText reads one line) and long documents are judged on up to three windows
-  (start, middle, end) whose probabilities are averaged, so a long document costs a bounded time and
-  a boilerplate opening does not decide its language;
-- Chinese vs Japanese is settled by script: Japanese text carries kana, Chinese text does not. A
-  ``zh`` prediction over text with a real share of kana becomes ``ja``, and a ``ja`` prediction over
-  Han text without kana becomes ``zh``;
-- per-language confidence thresholds, and counted drop reasons (``empty``, ``not_wanted``,
-  ``low_confidence``).
+What it adds over calling fastText directly, at the model's own cost (``benchmarks/langid.py``):
+- a long document is judged on its middle window of ``window`` characters, and only when the model
+  is not sure of that window (top probability below ``confident``) on the start and end windows too,
+  averaged; a long document costs a bounded time and a boilerplate opening does not decide it. Only
+  the windows are flattened (fastText reads one line), never the whole text;
+- Chinese vs Japanese is settled by script (:func:`mmedc.lang.script_language`, the one zh/ja rule),
+  counted on the windows only and only when they hold Han or kana at all;
+- per-language confidence thresholds (``LANGUAGE_THRESHOLDS``) and counted drop reasons (``empty``,
+  ``not_wanted``, ``low_confidence``); a near tie with a wanted language goes to the wanted one.
 """
 
 from __future__ import annotations
@@ -27,15 +27,33 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from mmedc.lang import normalize_language
+from mmedc.lang import HAN_RANGES, KANA_RANGES, MMEDC_LANGUAGES, normalize_language, script_language
 
-MMEDC_LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
+__all__ = [
+    "LANGUAGE_THRESHOLDS",
+    "DeclareLanguage",
+    "MMEDC_LANGUAGES",
+    "LanguageCheck",
+    "LanguageID",
+    "default_model_path",
+    "load_model",
+    "predict_language",
+    "script_correction",
+]
 
-_WS = re.compile(r"\s+")
-_KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
+_CJK = re.compile(f"[{KANA_RANGES}{HAN_RANGES}]")
+_CJK_LABELS = ("zh", "ja", "yue", "wuu")
 _MODELS: dict[str, object] = {}
+# characters the zh/ja script rule counts (enough for the kana and Han shares; counting is per character)
+SCRIPT_SAMPLE = 400
+
+#: minimum ``language_score`` per language, chosen on dev data the way FineWeb-2 chooses its
+#: per-language ``language_score``: the 0.5th percentile of the scores of correctly identified
+#: documents of the language, rounded down to 0.05 (``benchmarks/langid.py --thresholds``; data and
+#: figures in docs/langid.md); other languages: 0.5
+LANGUAGE_THRESHOLDS: dict[str, float] = {
+    "en": 0.8, "zh": 0.95, "ja": 0.95, "fr": 0.85, "ru": 0.9, "es": 0.8, "default": 0.5,
+}
 
 
 def default_model_path() -> str:
@@ -53,6 +71,9 @@ def default_model_path() -> str:
 
 def load_model(model_path: str | None = None):
     """Load (once per process) and return the fastText model."""
+    model = _MODELS.get(model_path or "")
+    if model is not None:
+        return model
     path = model_path or default_model_path()
     model = _MODELS.get(path)
     if model is None:
@@ -62,17 +83,8 @@ def load_model(model_path: str | None = None):
             raise FileNotFoundError(f"{path}: language-ID model not found")
         model = fasttext.load_model(path)
         _MODELS[path] = model
+    _MODELS[model_path or ""] = model
     return model
-
-
-def _windows(text: str, window: int, max_windows: int) -> list[str]:
-    if len(text) <= window or max_windows <= 1:
-        return [text[:window]]
-    starts = [0, (len(text) - window) // 2, len(text) - window][:max_windows]
-    return [text[s : s + window] for s in starts]
-
-
-_CJK_LABELS = ("zh", "ja", "yue", "wuu")
 
 
 def script_correction(text: str, lang: str, min_kana_share: float = 0.05) -> tuple[str, float]:
@@ -80,23 +92,18 @@ def script_correction(text: str, lang: str, min_kana_share: float = 0.05) -> tup
 
     For text whose letters are mostly Han or kana the script settles the question that the
     compressed model sometimes gets wrong on short text (it has called plain Chinese sentences
-    Serbian or Basque): kana present (at least ``min_kana_share`` of Han + kana) means Japanese, Han
-    without kana means Chinese. Other text is left as the model said, with a share of 0.
+    Serbian or Basque): :func:`mmedc.lang.script_language`. Other text is left as the model said,
+    with a share of 0.
     """
-    sample = text[:5000]
-    kana = len(_KANA.findall(sample))
-    han = len(_HAN.findall(sample))
-    if kana + han == 0:
+    fixed, share = script_language(text, min_kana_share=min_kana_share)
+    if fixed is None:
         return lang, 0.0
-    letters = sum(1 for ch in sample if ch.isalpha())
-    share = (kana + han) / max(1, letters)
-    if share < 0.5:
-        return lang, 0.0
-    if kana and kana / (kana + han) >= min_kana_share:
-        return "ja", share
-    if kana == 0 or lang not in ("ja",):
-        return ("zh" if kana == 0 else lang), share
-    return lang, share
+    return fixed, share
+
+
+def _raw_predict(model, line: str, k: int) -> list[tuple[float, str]]:
+    """``model.predict`` without its Python wrapper: ``[(probability, "__label__xx"), ...]``."""
+    return model.f.predict(line + "\n", k, 0.0, "strict")
 
 
 def predict_language(
@@ -104,34 +111,83 @@ def predict_language(
     model_path: str | None = None,
     window: int = 1000,
     max_windows: int = 3,
-    k: int = 5,
+    k: int = 3,
     prefer: Iterable[str] | None = None,
     tie_ratio: float = 0.8,
+    confident: float = 0.9,
 ) -> tuple[str, float]:
     """Return ``(language, score)`` for ``text`` (``("", 0.0)`` for text with nothing to judge).
 
     ``prefer``: languages the caller wants; when the model's top label is another language but a
     preferred one scores at least ``tie_ratio`` times as high (a near tie: Spanish vs Portuguese or
-    Esperanto, Russian vs Ukrainian on a short line), the preferred one is chosen.
+    Esperanto, Russian vs Ukrainian on a short line), the preferred one is chosen. ``k``: labels read
+    per window (the tie and the CJK sum need the runners-up, nothing needs more than three).
     """
-    flat = _WS.sub(" ", text).strip()
-    if not flat:
-        return "", 0.0
     model = load_model(model_path)
+    n = len(text)
+    if n <= window:  # one window: the model's answer, read once
+        line = text.replace("\n", " ").strip()
+        if not line:
+            return "", 0.0
+        # one label is enough unless the script rule needs the CJK labels' sum, or a wanted runner-up
+        # could be a near tie (only when the top is under 1 / (1 + tie_ratio))
+        cjk_text = _CJK.search(line) is not None
+        preds = _raw_predict(model, line, k if cjk_text else 1)
+        score, label = preds[0]
+        lang = label[9:]
+        if k > 1 and not cjk_text and prefer is not None and lang not in prefer and score * (1 + tie_ratio) <= 1.0:
+            preds = _raw_predict(model, line, k)
+        if cjk_text:
+            fixed, han_share = script_language(line, sample_chars=SCRIPT_SAMPLE)
+            if fixed is not None:
+                cjk = sum(p for p, lab in preds if lab[9:] in _CJK_LABELS)
+                return fixed, min(1.0, max(cjk, han_share))
+        if prefer is not None and lang not in prefer:
+            for p, lab in preds[1:]:
+                if lab[9:] in prefer:
+                    if p > 0 and p >= tie_ratio * score:
+                        return lab[9:], float(p)
+                    break
+        return lang, float(score)
+    if max_windows <= 1:
+        chunks = [text[:window]]
+    else:
+        mid = (n - window) // 2
+        chunks = [text[mid : mid + window]]
+    line = chunks[0].replace("\n", " ").strip()
+    if not line:
+        if n <= window:
+            return "", 0.0
+        chunks = []  # the middle is blank: judge on the other windows
     scores: dict[str, float] = {}
-    chunks = _windows(flat, window, max_windows)
-    for chunk in chunks:
-        labels, probs = model.predict(chunk, k=k)
-        for label, prob in zip(labels, probs):
-            code = label.replace("__label__", "")
-            scores[code] = scores.get(code, 0.0) + float(prob) / len(chunks)
+    if line:
+        for prob, label in _raw_predict(model, line, k):
+            scores[label[9:]] = float(prob)
+    if n > window and max_windows > 1 and (not scores or max(scores.values()) < confident):
+        extra = [text[:window], text[n - window :]][: max_windows - 1]
+        chunks += extra
+        lines = [line] if line else []
+        for chunk in extra:
+            flat = chunk.replace("\n", " ").strip()
+            if flat:
+                lines.append(flat)
+                for prob, label in _raw_predict(model, flat, k):
+                    code = label[9:]
+                    scores[code] = scores.get(code, 0.0) + float(prob)
+        if not lines:
+            return "", 0.0
+        scores = {code: s / len(lines) for code, s in scores.items()}
+    if not scores:
+        return "", 0.0
     lang, score = max(scores.items(), key=lambda kv: kv[1])
-    fixed, han_share = script_correction(flat, lang)
-    if han_share:
-        # the script decides; confidence is what the model gave the CJK labels together, or the
-        # share of Han/kana letters when the model was lost
-        cjk = sum(scores.get(label, 0.0) for label in _CJK_LABELS)
-        return fixed, min(1.0, max(cjk, han_share))
+    sample = chunks[0] if len(chunks) == 1 else " ".join(chunks)
+    if _CJK.search(sample):
+        fixed, han_share = script_language(sample, sample_chars=SCRIPT_SAMPLE)
+        if fixed is not None:
+            # the script decides; confidence is what the model gave the CJK labels together, or the
+            # share of Han/kana letters when the model was lost
+            cjk = sum(scores.get(label, 0.0) for label in _CJK_LABELS)
+            return fixed, min(1.0, max(cjk, han_share))
     if prefer is not None and lang not in prefer:
         best = max(((scores.get(p, 0.0), p) for p in prefer), default=(0.0, ""))
         if best[0] > 0 and best[0] >= tie_ratio * score:
@@ -145,9 +201,15 @@ class LanguageID(BaseFilter):
     Args:
         languages: languages to keep (ISO 639-1); ``None`` keeps every language (annotate only).
         threshold: minimum ``language_score`` to keep; a float, or a dict per language with an
-            optional ``"default"`` entry.
+            optional ``"default"`` entry; ``None`` (default) is ``LANGUAGE_THRESHOLDS``.
         model_path: fastText model; default is the bundled ``lid.176.ftz``.
         window / max_windows: characters per prediction window and windows per long document.
+        confident: a long document whose middle window gets at least this probability is judged on
+            that window alone.
+        check_declared: the ``language`` a document already carries (a column, a path pattern) is
+            its declared language: it is kept as ``declared_language`` and a document detected as
+            another language is dropped (``language_mismatch``). Used after the keyword filter when the
+            language is known, so language ID runs on the few survivors only, as a check.
         overwrite: re-detect even when ``language`` is already in the metadata.
         tie_ratio: on a near tie between another language and a wanted one (the wanted one scores at
             least this share of the top score), choose the wanted one; 1.0 turns this off.
@@ -159,16 +221,20 @@ class LanguageID(BaseFilter):
     def __init__(
         self,
         languages: Iterable[str] | None = MMEDC_LANGUAGES,
-        threshold: float | dict[str, float] = 0.5,
+        threshold: float | dict[str, float] | None = None,
         model_path: str | None = None,
         window: int = 1000,
         max_windows: int = 3,
         overwrite: bool = True,
         tie_ratio: float = 0.8,
+        confident: float = 0.9,
+        check_declared: bool = False,
         exclusion_writer: DiskWriter | None = None,
     ):
         super().__init__(exclusion_writer)
         self.languages = set(languages) if languages is not None else None
+        if threshold is None:
+            threshold = LANGUAGE_THRESHOLDS
         if isinstance(threshold, dict):
             self.thresholds = dict(threshold)
             self.default_threshold = float(self.thresholds.pop("default", 0.5))
@@ -180,15 +246,20 @@ class LanguageID(BaseFilter):
         self.max_windows = max_windows
         self.overwrite = overwrite
         self.tie_ratio = tie_ratio
+        self.confident = confident
+        self.check_declared = check_declared
         load_model(model_path)  # fail at construction, not in a worker, when the model is missing
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         if not isinstance(doc.text, str):
             return False, "non_string_text"
+        declared = normalize_language(doc.metadata.get("language")) if self.check_declared else None
+        if declared:
+            doc.metadata["declared_language"] = declared
         if self.overwrite or not doc.metadata.get("language"):
             lang, score = predict_language(
                 doc.text, self.model_path, self.window, self.max_windows, prefer=self.languages,
-                tie_ratio=self.tie_ratio,
+                tie_ratio=self.tie_ratio, confident=self.confident,
             )
             doc.metadata["language"] = lang
             doc.metadata["language_score"] = round(score, 4)
@@ -201,6 +272,8 @@ class LanguageID(BaseFilter):
             return False, "not_wanted"
         if score < self.thresholds.get(lang, self.default_threshold):
             return False, "low_confidence"
+        if declared and lang != declared:
+            return False, "language_mismatch"
         return True
 
 
@@ -229,4 +302,61 @@ class LanguageCheck(PipelineStep):
                 self.stat_update(f"mismatch_{'+'.join(sorted(declared_iso))}_as_{detected}")
             else:
                 self.stat_update("language_agrees")
+            yield doc
+
+
+#: a folder named as one of the six language codes: ``CulturaX/en/en_part_00000.parquet``
+DEFAULT_PATH_PATTERN = r"(?:^|/)(?P<lang>" + "|".join(MMEDC_LANGUAGES) + r")/"
+
+
+class DeclareLanguage(PipelineStep):
+    """Give documents their declared ``language``: a fixed code, or one read from the file path.
+
+    CulturaX and most web corpora are split by language (``.../en/...``); knowing it lets the keyword
+    filter run first and language ID only on its survivors (``LanguageID(check_declared=True)``). A
+    ``language`` the document already has (a column of the input) is kept. Documents the pattern does
+    not match are left without a language (counted ``no_language_in_path``).
+
+    Args:
+        language: the language of every document (ISO 639-1 or any spelling ``mmedc.lang`` knows).
+        path_pattern: regular expression with a group ``lang``, searched in ``root`` + ``/`` +
+            ``metadata["file_path"]`` (default: a folder named as one of the six codes); ignored when
+            ``language`` is given.
+        root: the input folder the reader's ``file_path`` is relative to.
+    """
+
+    name = "🏷 Declared language"
+
+    def __init__(
+        self, language: str | None = None, path_pattern: str | None = DEFAULT_PATH_PATTERN, root: str = ""
+    ):
+        super().__init__()
+        self.root = str(root).rstrip("/")
+        self.language = normalize_language(language)
+        self.path_pattern = path_pattern or None
+        if path_pattern:
+            compiled = re.compile(path_pattern)
+            if "lang" not in compiled.groupindex:
+                raise ValueError(f"path_pattern {path_pattern!r} needs a named group (?P<lang>...)")
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        pattern = re.compile(self.path_pattern) if self.path_pattern and not self.language else None
+        cache: dict[str, str | None] = {}
+        for doc in data:
+            meta = doc.metadata
+            if not meta.get("language"):
+                lang = self.language
+                if lang is None and pattern is not None:
+                    path = str(meta.get("file_path") or "")
+                    if path not in cache:
+                        m = pattern.search(f"{self.root}/{path}" if self.root else path)
+                        cache[path] = normalize_language(m["lang"]) if m else None
+                    lang = cache[path]
+                if lang:
+                    meta["language"] = lang
+                    self.stat_update("declared")
+                else:
+                    self.stat_update("no_language_in_path")
+            else:
+                self.stat_update("declared_in_input")
             yield doc

@@ -16,6 +16,11 @@ Columns
 ``med_kw_count``  distinct medical keywords matched (null when the filter did not run)
 ``med_kw_density`` matched keyword characters / text characters (null when not run)
 ``metadata``      every other metadata key, as a JSON object string (types preserved by JSON)
+
+Metadata values that blocks put on Documents should also suit datatrove's own writers (its
+``ParquetWriter`` infers an Arrow type per key): scalars, lists of one type, dicts with fixed keys.
+A list mixing types (``[["fever", 3]]``) is not; write it as a list of structs
+(``[{"term": "fever", "count": 3}]``). :func:`arrow_unsafe_keys` names the keys that break that rule.
 """
 
 from __future__ import annotations
@@ -99,3 +104,15 @@ def record_to_document(row: dict[str, Any], path: str | None = None):
     if path is not None:
         meta.setdefault("file_path", path)
     return Document(text=row["text"], id=str(row["id"]), metadata=meta)
+
+
+def arrow_unsafe_keys(metadata: dict[str, Any]) -> list[str]:
+    """Metadata keys whose values pyarrow cannot type (mixed-type lists, ...): what datatrove's
+    ``ParquetWriter`` would fail on. Empty when every value is fine."""
+    bad = []
+    for key, value in (metadata or {}).items():
+        try:
+            pa.array([value])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+            bad.append(key)
+    return bad

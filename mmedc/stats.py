@@ -11,16 +11,20 @@ kana or Hangul character and 1.3 tokens per other word, close to what multilingu
 
 from __future__ import annotations
 
+import io
 import json
+import posixpath
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
+import fsspec
 
-from mmedc.io.parquet import list_shards
+from mmedc.io.manifest import GroupCounts
+from mmedc.io.shards import list_shards, open_shard
+
+_COLUMNS = ("lang", "source", "text")
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _WORD = re.compile(r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
@@ -45,26 +49,27 @@ def _load_tokenizer(path: str):
 
 
 def corpus_stats(paths: str | Iterable[str], tokenizer: str | None = None, batch_size: int = 2048) -> dict[str, Any]:
-    """Count documents, characters and tokens by (language, source) over the shards under ``paths``."""
-    count_tokens = _load_tokenizer(tokenizer) if tokenizer else (lambda texts: [estimate_tokens(t) for t in texts])
-    table: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"documents": 0, "characters": 0, "tokens": 0})
-    import fsspec
+    """Count documents, characters and tokens by (language, source) over the shards under ``paths``.
 
+    Raises ``FileNotFoundError`` when there are no shards and ``ValueError`` naming a Parquet file
+    that is not an mmedc shard (no ``lang``/``source``/``text`` columns)."""
+    count_tokens = _load_tokenizer(tokenizer) if tokenizer else (lambda texts: [estimate_tokens(t) for t in texts])
+    table = GroupCounts(("documents", "characters", "tokens"))
     shards = list_shards(paths)
     if not shards:
         raise FileNotFoundError(f"no .parquet shards under {paths}")
     for path in shards:
-        with fsspec.open(path, "rb") as f:
-            pf = pq.ParquetFile(f)
-            for batch in pf.iter_batches(batch_size=batch_size, columns=["lang", "source", "text"]):
+        with open_shard(path) as pf:
+            missing = [c for c in _COLUMNS if c not in pf.schema_arrow.names]
+            if missing:
+                raise ValueError(f"{path}: not an mmedc shard (no {', '.join(missing)} column"
+                                 f"{'s' if len(missing) > 1 else ''}; columns: {', '.join(pf.schema_arrow.names)})")
+            for batch in pf.iter_batches(batch_size=batch_size, columns=list(_COLUMNS)):
                 cols = batch.to_pydict()
                 toks = count_tokens(cols["text"])
                 for lang, source, text, n in zip(cols["lang"], cols["source"], cols["text"], toks):
-                    c = table[(lang or "unknown", source or "unknown")]
-                    c["documents"] += 1
-                    c["characters"] += len(text)
-                    c["tokens"] += n
-    rows = [{"lang": k[0], "source": k[1], **v} for k, v in sorted(table.items())]
+                    table.add(lang, source, documents=1, characters=len(text), tokens=n)
+    rows = table.to_list()
     totals = {key: sum(r[key] for r in rows) for key in ("documents", "characters", "tokens")}
     return {"shards": len(shards), "tokenizer": tokenizer or "estimate", "rows": rows, "totals": totals}
 
@@ -79,7 +84,7 @@ def format_stats(stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plot_composition(stats: dict[str, Any], png_path: str | Path, title: str = "Corpus composition") -> Path:
+def plot_composition(stats: dict[str, Any], png_path: str | Path, title: str = "Corpus composition") -> str:
     """Stacked bars of tokens per language, one colour per source (the MMedC composition figure)."""
     import matplotlib
 
@@ -102,18 +107,21 @@ def plot_composition(stats: dict[str, Any], png_path: str | Path, title: str = "
     ax.set_title(title)
     ax.legend(title="source")
     fig.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=120)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
+    png_path = str(png_path)
+    with fsspec.open(png_path, "wb", auto_mkdir=True) as f:  # local path or fsspec URL (s3://...)
+        f.write(buf.getvalue())
     return png_path
 
 
 def write_report(paths: str | Iterable[str], out_dir: str | Path, tokenizer: str | None = None) -> dict[str, Any]:
-    """Compute stats, write ``stats.json`` and ``composition.png`` into ``out_dir``; return the stats."""
+    """Compute stats, write ``stats.json`` and ``composition.png`` into ``out_dir`` (a local folder or
+    an fsspec URL); return the stats."""
     stats = corpus_stats(paths, tokenizer=tokenizer)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "stats.json").write_text(json.dumps(stats, indent=1, ensure_ascii=False))
-    stats["png"] = str(plot_composition(stats, out / "composition.png"))
+    out = str(out_dir).rstrip("/")
+    with fsspec.open(posixpath.join(out, "stats.json"), "w", auto_mkdir=True) as f:
+        f.write(json.dumps(stats, indent=1, ensure_ascii=False))
+    stats["png"] = plot_composition(stats, posixpath.join(out, "composition.png"))
     return stats

@@ -122,3 +122,91 @@ def test_resume_after_killed_task_matches_uninterrupted_run(web_input, tmp_path)
     assert not list(out.glob("*.tmp"))
     for shard in out.glob("*.parquet"):
         assert pq.ParquetFile(shard).metadata.num_rows <= 2
+
+
+# ---- order by cost -----------------------------------------------------------------------------
+
+
+def _chain(steps, docs):
+    data = iter(docs)
+    for step in steps:
+        data = step.run(data)
+    return list(data)
+
+
+def _sample_docs(with_language_folder: bool):
+    from datatrove.data import Document
+
+    from mmedc.samples.make_web import build_web_rows
+
+    rows = [r for r in build_web_rows(docs_per_lang=24) if isinstance(r.get("text"), str) and r["text"].strip()]
+    folder = "{}/part-0.parquet"
+    return [
+        Document(text=r["text"], id=f"{r['id']}-{i}",
+                 metadata={"file_path": folder.format(r["label_lang"]) if with_language_folder else "part-0.parquet"})
+        for i, r in enumerate(rows)
+    ]
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["language_known", "language_unknown"])
+def test_cost_order_keeps_what_language_id_first_keeps(known):
+    from mmedc.recipes.filter_web import filter_web_pipeline
+
+    before = _chain(filter_web_pipeline("in", "out", order="lid_first")[1:-1], _sample_docs(known))
+    steps = filter_web_pipeline("in", "out", order="cost")[1:-1]
+    after = _chain(steps, _sample_docs(known))
+    assert before and {d.id for d in after} == {d.id for d in before}
+    by_id = {d.id: d for d in before}
+    for d in after:  # same language and the same evidence
+        b = by_id[d.id].metadata
+        assert (d.metadata["language"], d.metadata["med_kw_count"], d.metadata["med_kw_density"]) == (
+            b["language"], b["med_kw_count"], b["med_kw_density"])
+    declare, first, lid, _again = steps
+    # language ID ran on the keyword filter's survivors only
+    assert lid.stats["total"].total == first.stats["forwarded"].total < first.stats["total"].total
+    if known:
+        assert declare.stats["declared"].total == first.stats["total"].total
+    else:
+        assert first.stats["routed_by_script"].total == first.stats["total"].total
+
+
+def test_declared_language_column_path_and_mismatch():
+    from datatrove.data import Document
+
+    from mmedc.langid import DeclareLanguage, LanguageID
+
+    docs = [
+        Document(text="x", id="col", metadata={"language": "ru", "file_path": "en/a.parquet"}),
+        Document(text="x", id="path", metadata={"file_path": "en/a.parquet"}),
+        Document(text="x", id="none", metadata={"file_path": "web/a.parquet"}),
+    ]
+    out = {d.id: d.metadata.get("language") for d in _chain([DeclareLanguage()], docs)}
+    assert out == {"col": "ru", "path": "en", "none": None}
+    # the input folder itself may be the language folder: the pattern sees root + file_path
+    doc = Document(text="x", id="root", metadata={"file_path": "part.parquet"})
+    assert _chain([DeclareLanguage(root="/data/CulturaX/fr")], [doc])[0].metadata["language"] == "fr"
+    assert _chain([DeclareLanguage(language="zh-CN")], [Document(text="x", id="f")])[0].metadata["language"] == "zh"
+    with pytest.raises(ValueError, match="named group"):
+        DeclareLanguage(path_pattern=r"/(\w\w)/")
+    # a document declared French but written in English is dropped by the check, with its reason
+    check = LanguageID(check_declared=True)
+    en = Document(text="The weather was lovely and we walked along the river until the sun went down.",
+                  id="e", metadata={"language": "fr"})
+    assert check.filter(en) == (False, "language_mismatch")
+    assert en.metadata["declared_language"] == "fr" and en.metadata["language"] == "en"
+
+
+def test_progress_line_has_rate_and_eta(tmp_path):
+    import pyarrow as pa
+
+    from mmedc.recipes.filter_web import Progress
+
+    pq.write_table(pa.table({"text": ["a" * 1000] * 40}), tmp_path / "part.parquet")
+    step = Progress(str(tmp_path), every_s=0.0)
+    assert step._total(0, 1) == 40
+    line = Progress.line(10, 10_000, 2.0, 40)
+    assert "5 docs/s" in line and "0.01 MB/s" in line and "25% of 40 rows" in line and "ETA 0m06s" in line
+    from datatrove.data import Document
+
+    docs = [Document(text="a" * 1000, id=str(i)) for i in range(300)]
+    assert len(list(step.run(iter(docs)))) == 300

@@ -61,9 +61,13 @@ def test_extractor_keeps_lists_and_tables_drops_boilerplate():
     assert "| HbA1c | 6.5% or higher |" in doc.text
     assert "Subscribe to our newsletter" not in doc.text and "Cookie settings" not in doc.text
     assert doc.metadata["title"] == "Type 2 diabetes: symptoms, diagnosis and treatment"
-    assert doc.metadata["date"] == "2024-03-15"
+    assert "date" not in doc.metadata  # the date costs htmldate's time: only on request
     assert doc.metadata["html_lang"] == "en"
     assert doc.metadata["source"] == "website" and doc.metadata["url"] == "http://x.test/p"
+    # the title is metadata, not repeated as the text's first line
+    assert not doc.text.startswith("Type 2 diabetes: symptoms")
+    (dated,) = _extract(html, with_date=True)
+    assert dated.metadata["date"] == "2024-03-15" and dated.text == doc.text
 
 
 def test_extractor_drops_comments_by_default():
@@ -275,3 +279,164 @@ def test_extractor_timeout_drops_the_page_and_goes_on():
     assert [d.id for d in out] == ["good"]
     flat = json.dumps(ex.stats.to_dict() if hasattr(ex.stats, "to_dict") else ex.stats, default=str)
     assert "timeout" in flat
+
+
+# -- extraction rules (mmedc.web.extract_rules) on pages written for these tests -------------------
+MEDICINE_PAGE = """<html lang="en"><head><title>Amoxicillin: dosage and side effects | Health Site</title>
+<meta property="og:title" content="Amoxicillin: dosage and side effects"></head><body>
+<nav><a href="/">Home</a> <a href="/drugs">Drugs A-Z</a></nav>
+<main><article>
+<h1>Amoxicillin: dosage and side effects</h1>
+<p>Amoxicillin is a penicillin antibiotic used to treat bacterial infections such as chest infections,
+dental abscesses and urinary tract infections. It works by stopping the growth of bacteria.</p>
+<p>We use cookies to give you the best experience on our website. By continuing to browse you accept our cookie policy.</p>
+<h2>Dosage</h2>
+<table><thead><tr><th>Age</th><th>Dose</th><th>Frequency</th></tr></thead>
+<tbody><tr><td>Adults</td><td>500 mg</td><td>3 times a day</td></tr>
+<tr><td>Children 1 to 4 years</td><td>250 mg</td><td>3 times a day</td></tr></tbody></table>
+<h2>Terms</h2>
+<dl><dt>Penicillin allergy</dt><dd>An immune reaction to penicillin antibiotics, ranging from rash to anaphylaxis.</dd>
+<dt>Creatinine clearance</dt><dd>A measure of kidney function used to adjust the dose.</dd></dl>
+<h2>Side effects</h2>
+<ul><li>feeling sick (nausea)</li><li>diarrhoea</li><li>skin rash</li></ul>
+<p>Most people who take amoxicillin have no side effects, or only mild ones that go away when treatment
+ends. Tell your doctor if side effects bother you or do not go away.</p>
+<aside class="warning-box"><p>Warning: amoxicillin can stop the contraceptive pill working if you are
+sick or have diarrhoea for more than 24 hours.</p></aside>
+<p>Related articles</p>
+<ul><li><a href="/a">Penicillin explained</a></li><li><a href="/b">Antibiotic resistance</a></li></ul>
+<p>Sign up for our newsletter to get health tips in your inbox every week.</p>
+<p>Disclaimer: this information is not a substitute for professional medical advice.</p>
+<p>© 2024 Health Site. All rights reserved.</p>
+</article></main></body></html>"""
+
+
+def test_rules_keep_medical_content_and_drop_boilerplate():
+    (doc,) = _extract(MEDICINE_PAGE)
+    text = doc.text
+    assert "| Adults | 500 mg | 3 times a day |" in text  # dosage table
+    assert "Warning: amoxicillin can stop the contraceptive pill" in text  # <aside> warning box
+    assert "- Penicillin allergy: An immune reaction to penicillin" in text  # term and definition together
+    assert "- diarrhoea" in text and "Tell your doctor if side effects bother you" in text
+    for boiler in ("cookie", "Related articles", "Penicillin explained", "newsletter", "Disclaimer", "All rights reserved"):
+        assert boiler not in text, boiler
+    assert not text.startswith("Amoxicillin: dosage")  # the title is metadata
+    assert doc.metadata["title"] == "Amoxicillin: dosage and side effects"  # og:title over <title>
+    # trafilatura alone: loses the warning box, splits the definition, keeps the boilerplate
+    (raw,) = _extract(MEDICINE_PAGE, rules=False)
+    assert "contraceptive pill" not in raw.text and "- Penicillin allergy\n" in raw.text
+    assert "cookie policy" in raw.text and "Disclaimer" in raw.text
+
+
+def test_rules_are_counted_in_the_block_stats():
+    ex = HtmlExtractor(timeout=None)
+    list(ex.run(iter([Document(text=MEDICINE_PAGE, id="1")])))
+    stats = {k: v["total"] if isinstance(v, dict) else v for k, v in ex.stats.to_dict()["stats"].items()}
+    assert stats["rule_boxes"] == 1 and stats["rule_definitions"] == 2 and stats["rule_title"] == 1
+    assert stats["rule_cue"] == 1 and stats["rule_boilerplate"] == 4
+
+
+SPLIT_PAGE = """<html lang="en"><head><title>Measles outbreak: what parents should know</title></head><body>
+<header><nav><a href="/">Home</a> <a href="/news">News</a></nav></header>
+<div class="page">
+<div class="grid"><div class="article__body body-content">
+<p>Measles cases have risen sharply this winter, and health officials are urging parents to check that
+their children have had both doses of the MMR vaccine before the school holidays begin.</p>
+<p>The virus spreads through coughs and sneezes and is one of the most contagious diseases known; nine in
+ten unvaccinated people who are exposed to it will catch it.</p>
+</div><div class="rail"><div class="most-popular"><a href="/x">Most read story</a></div></div></div>
+<div class="ad-slot"><span>Advertisement</span></div>
+<div class="grid"><div class="article__body body-content">
+<p>Early symptoms include a high fever, a runny nose, red and watery eyes and a cough, followed a few days
+later by a rash that starts on the face and behind the ears.</p>
+<p>Complications are most common in children under five and in adults over twenty, and include
+pneumonia, encephalitis and, rarely, death; there is no specific antiviral treatment.</p>
+</div></div>
+</div><footer><p>About us</p></footer></body></html>"""
+
+
+def test_split_article_body_is_joined_in_page_order():
+    (doc,) = _extract(SPLIT_PAGE)
+    first = doc.text.index("Measles cases have risen")
+    assert first < doc.text.index("Early symptoms include") < doc.text.index("no specific antiviral treatment")
+    assert "Most read story" not in doc.text and "Advertisement" not in doc.text
+    (raw,) = _extract(SPLIT_PAGE, rules=False)  # trafilatura keeps the first part only
+    assert "Early symptoms include" not in raw.text
+
+
+def test_split_body_needs_one_part_kept_and_a_body_like_class():
+    from lxml import html as lhtml
+
+    from mmedc.web.extract_rules import continue_split_body, page_signals
+
+    signals = page_signals(lhtml.fromstring(SPLIT_PAGE))
+    assert len(signals.bodies) == 1 and len(signals.bodies[0]) == 2
+    # nothing of the body in the text: the extraction chose something else, leave it alone
+    assert continue_split_body("An unrelated extraction.", signals) == ("An unrelated extraction.", 0)
+    # repeated comment containers are not article parts
+    comments = SPLIT_PAGE.replace("article__body body-content", "comment-body")
+    assert page_signals(lhtml.fromstring(comments)).bodies == []
+
+
+def test_boilerplate_lines_by_reason_and_prose_kept():
+    from mmedc.web.extract_rules import PageSignals, drop_boilerplate_lines
+
+    signals = PageSignals(titles=["Influenza in adults"])
+    signals._anchors = frozenset({"Flu vaccine: who should have it", "Грипп у детей"})
+    text = "\n".join([
+        "Influenza in adults",
+        "Influenza is an acute viral infection of the respiratory tract.",
+        "Read more: Flu vaccine: who should have it",
+        "Related articles",
+        "- Flu vaccine: who should have it",
+        "- cookies and biscuits",  # a food list item, not a cookie banner
+        "Читайте также: Грипп у детей",
+        "相关阅读：流感疫苗接种指南",
+        "Follow us on Twitter and Facebook",
+        "Subscribe to our newsletter",
+        "Many patients subscribe to the view that antibiotics cure the flu, but antibiotics act on bacteria, "
+        "not on viruses, so they neither shorten nor ease an uncomplicated influenza; they are given only "
+        "when a bacterial complication such as pneumonia is suspected.",
+        "Грипп — острое вирусное заболевание дыхательных путей.",
+        "流感是由流感病毒引起的急性呼吸道传染病。",
+    ])
+    out, counts = drop_boilerplate_lines(text, signals)
+    assert out.split("\n") == [
+        "Influenza is an acute viral infection of the respiratory tract.",
+        "- cookies and biscuits",
+        text.split("\n")[10],
+        "Грипп — острое вирусное заболевание дыхательных путей.",
+        "流感是由流感病毒引起的急性呼吸道传染病。",
+    ]
+    assert counts == {"title": 1, "cue": 4, "related_link": 1, "boilerplate": 2}
+    # the title is dropped only as the first line
+    assert drop_boilerplate_lines("Intro.\nInfluenza in adults", signals)[0] == "Intro.\nInfluenza in adults"
+
+
+def test_aside_boxes_rescued_only_for_warnings():
+    from lxml import html as lhtml
+
+    from mmedc.web.extract_rules import rescue_boxes
+
+    tree = lhtml.fromstring(
+        '<html><body><aside class="alert alert-danger">Do not exceed 4 g a day.</aside>'
+        '<aside class="cookie-alert">We use cookies.</aside><aside class="sidebar">Popular</aside></body></html>'
+    )
+    assert rescue_boxes(tree.iter("aside")) == 1
+    assert [el.tag for el in tree.body] == ["div", "aside", "aside"]
+
+
+def test_fallbacks_run_only_on_short_fast_extractions():
+    import trafilatura
+
+    (doc,) = _extract(MEDICINE_PAGE, rules=False)
+    assert doc.text == trafilatura.extract(MEDICINE_PAGE, include_comments=False, fast=True)
+    # fallback_below=None: trafilatura's whole cascade on every page (its best mode here)
+    full = HtmlExtractor(timeout=None, rules=False, fallback_below=None).extract_record(MEDICINE_PAGE)
+    assert full["text"] == trafilatura.extract(MEDICINE_PAGE, include_comments=False)
+    # a page whose fast extraction is short gets the cascade, counted as rule_fallback
+    short = "<html><body><div><p>Hand washing with soap removes most germs from the skin.</p></div></body></html>"
+    ex = HtmlExtractor(timeout=None, min_chars=0)
+    record = ex.extract_record(short)
+    assert record["rules"].get("fallback") == 1 and "Hand washing" in record["text"]
+    assert "fallback" not in ex.extract_record(MEDICINE_PAGE)["rules"]

@@ -1,10 +1,10 @@
 """Deduplication: MinHash near-duplicates, exact text and URL duplicates, boilerplate lines.
 
-See :mod:`mmedc.dedup.minhash` for the four-stage design and :mod:`mmedc.dedup.exact` for boilerplate
+See :mod:`mmedc.dedup.minhash` for the four-stage design and :mod:`mmedc.dedup.boilerplate` for boilerplate
 removal; ``mmedc.recipes.dedupe`` chains them over mmedc shards.
 """
 
-from mmedc.dedup.exact import (
+from mmedc.dedup.boilerplate import (
     BoilerplateConfig,
     BoilerplateFinder,
     BoilerplateLineCounts,

@@ -25,6 +25,9 @@ linked pairs, the clusters and the kept set do not depend on how the input was s
 Bands x rows come from the Jaccard threshold and the false-positive/negative weights exactly as
 datasketch's ``MinHashLSH`` picks them (``datasketch.lsh._optimal_param``).
 
+The file is long (about 600 lines) because the four stages share their on-disk record formats, the
+config check and the keep rule; split apart, each would import the others' private formats.
+
 Why not datatrove's ``MinhashDedup*`` directly: one tokenizer language per run (its English default
 shingles Chinese and Japanese text into a handful of "words"), no candidate verification, no keep rule
 (it keeps an arbitrary member), and no exact/URL keys in the same clusters.
@@ -41,14 +44,13 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import xxhash
 from datatrove.data import DocumentsPipeline
 from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
-from mmedc.dedup.exact import _read_rank_markers, _write_atomic, text_key, url_key
-from mmedc.dedup.normalize import iter_shingle_batches, normalize_text
+from mmedc.dedup.boilerplate import _read_rank_markers, _write_atomic, text_key, url_key
+from mmedc.dedup.normalize import hash64, iter_shingle_batches, normalize_text
 
 CHUNK_CHARS = 1_000_000  # documents longer than this are normalised and shingled in windows
 
@@ -150,6 +152,13 @@ class DedupConfig:
         return d
 
 
+def _xxh32():
+    """xxhash's 32-bit hash (imported here: the ``dedup`` extra is needed only by the blocks using it)."""
+    import xxhash
+
+    return xxhash.xxh32_intdigest
+
+
 def _check_config(marker: dict, config: DedupConfig, where: str) -> None:
     if marker.get("config") != json.loads(json.dumps(config.fingerprint())):
         raise ValueError(
@@ -173,6 +182,7 @@ class MinhashSignatures(PipelineStep):
 
     type = "🫂 - DEDUP"
     name = "🔏 dedup 1: signatures"
+    _requires_dependencies = ["datasketch", "xxhash"]  # pip install mmedc[dedup]
 
     def __init__(self, folder: DataFolderLike, config: DedupConfig | None = None, batch_docs: int = 2000):
         super().__init__()
@@ -189,7 +199,7 @@ class MinhashSignatures(PipelineStep):
         from datasketch import MinHash
 
         if minhash is None:
-            minhash = MinHash(num_perm=self.config.num_perm, hashfunc=xxhash.xxh32_intdigest,
+            minhash = MinHash(num_perm=self.config.num_perm, hashfunc=_xxh32(),
                               permutations=_permutations(self.config.num_perm, self.config.seed),
                               scheme="affine32")
         else:
@@ -208,7 +218,7 @@ class MinhashSignatures(PipelineStep):
         cfg = self.config
         bands, rows = cfg.band_rows
         keys = cfg.bucket_keys()
-        mh = MinHash(num_perm=cfg.num_perm, hashfunc=xxhash.xxh32_intdigest,
+        mh = MinHash(num_perm=cfg.num_perm, hashfunc=_xxh32(),
                      permutations=_permutations(cfg.num_perm, cfg.seed), scheme="affine32")
         sig_path = f"signatures/{rank:05d}.sig"
         docs_path = f"docs/{rank:05d}.parquet"
@@ -250,7 +260,7 @@ class MinhashSignatures(PipelineStep):
                         self.stat_update("bad_text")
                         text = ""
                     source = doc.metadata.get("source")
-                    idkey = xxhash.xxh3_64_intdigest(str(doc.id).encode())
+                    idkey = hash64(str(doc.id).encode())
                     norm = normalize_text(text) if len(text) <= CHUNK_CHARS else None
                     sig = self.signature(text, doc.metadata.get("language"), mh, normalized=norm) if text else None
                     if sig is None:
@@ -259,10 +269,10 @@ class MinhashSignatures(PipelineStep):
                     else:
                         sigs.append(sig)
                         for b in range(bands):
-                            h = xxhash.xxh3_64_intdigest(sig[b * rows:(b + 1) * rows].tobytes())
+                            h = hash64(sig[b * rows:(b + 1) * rows].tobytes())
                             recs[f"band_{b:03d}"].append((h, idkey, rank, idx))
                         if cfg.exact:
-                            tk = text_key(text) if norm is None else xxhash.xxh3_64_intdigest(
+                            tk = text_key(text) if norm is None else hash64(
                                 norm.encode("utf-8", "surrogatepass"))
                             recs["exact"].append((tk, idkey, rank, idx))
                     if cfg.url and (uk := url_key(doc.metadata.get("url"))) is not None:
@@ -520,8 +530,10 @@ class MinhashFilter(PipelineStep):
     """Stage 4: drop (or with ``tag_only`` just tag) documents that are not their cluster's keeper.
 
     Must see the same documents in the same order as stage 1 (same reader, same task count); every
-    document id is checked against the one stage 1 recorded. Metadata written on cluster members:
-    ``dedup_cluster`` (the keeper's id), ``dedup_cluster_size``, and on the others ``dedup_reason``
+    document id is checked against the one stage 1 recorded. Metadata written: ``dedup_cluster_size``
+    on every document (1 for a document with no duplicate; the size of its cluster, removed copies
+    included, on a keeper, so a user can upsample by it as FineWeb-2's rehydration does), on cluster
+    members ``dedup_cluster`` (the keeper's id), and on the removed ones ``dedup_reason``
     (``exact`` | ``url`` | ``near``). Removed documents go to ``exclusion_writer`` when given.
     """
 
@@ -573,6 +585,7 @@ class MinhashFilter(PipelineStep):
                             "the filter must read the same input with the same task count as MinhashSignatures")
                     self.stat_update("documents")
                     hit = info.get(idx)
+                    doc.metadata["dedup_cluster_size"] = 1  # a document in no cluster is its own cluster of one
                     if hit is not None:
                         cluster, size, keep, reason = hit
                         doc.metadata["dedup_cluster"] = cluster

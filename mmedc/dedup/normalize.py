@@ -1,5 +1,7 @@
 """Text normalisation, language-aware shingling and URL normalisation for deduplication.
 
+Scripts, the unsegmented languages and the zh/ja rule come from :mod:`mmedc.lang`.
+
 Why hand-written: datatrove's ``simplify_text`` + word tokenizers need one language per run (spaCy
 or jieba models, ~77 documents/s), which misses most Chinese and Japanese near-duplicates on mixed
 input. Here the *script* decides what a unit is (a character for Han, kana, Hangul-free CJK and
@@ -18,27 +20,27 @@ import unicodedata
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-# scripts written without spaces between words: each character is one unit
-_CHAR_SCRIPT_RANGES = (
-    "\u3040-\u30ff"  # hiragana, katakana
-    "\u31f0-\u31ff"  # katakana phonetic extensions
-    "\u3400-\u4dbf"  # CJK extension A
-    "\u4e00-\u9fff"  # CJK unified ideographs
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\U00020000-\U0003134f"  # CJK extensions B-G
-    "\u0e00-\u0e7f"  # Thai
-    "\u0e80-\u0eff"  # Lao
-    "\u1000-\u109f"  # Myanmar
-    "\u1780-\u17ff"  # Khmer
-)
-_UNIT_RE = re.compile(rf"[{_CHAR_SCRIPT_RANGES}]|[^\s{_CHAR_SCRIPT_RANGES}]+")
+from mmedc.lang import CHAR_SCRIPT_RANGES, UNSEGMENTED_LANGUAGES, normalize_language, script_language
+
+_UNIT_RE = re.compile(rf"[{CHAR_SCRIPT_RANGES}]|[^\s{CHAR_SCRIPT_RANGES}]+")
 _DIGITS_RE = re.compile(r"\d+")
 _PUNCT_RE = re.compile(r"[\W_]+")
-_KANA_RE = re.compile(r"[\u3040-\u30ff]")
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
-#: languages shingled by character n-grams (the rest by word n-grams)
-CHAR_NGRAM_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu"})
+#: languages shingled by character n-grams (the rest by word n-grams): the table's unsegmented languages
+CHAR_NGRAM_LANGUAGES = UNSEGMENTED_LANGUAGES
+
+
+def hash64(data: bytes) -> int:
+    """64-bit xxh3 hash of ``data`` (xxhash comes with the ``dedup`` extra, imported on first use)."""
+    global _xxh3_64
+    if _xxh3_64 is None:
+        import xxhash
+
+        _xxh3_64 = xxhash.xxh3_64_intdigest
+    return _xxh3_64(data)
+
+
+_xxh3_64 = None
 
 
 def normalize_text(text: str) -> str:
@@ -50,29 +52,16 @@ def normalize_text(text: str) -> str:
 
 
 def detect_script_language(text: str, sample_chars: int = 2000) -> str | None:
-    """Guess ``"ja"`` or ``"zh"`` from the script of the first characters, else ``None``.
+    """``"ja"``, ``"zh"`` or ``None`` by script alone (:func:`mmedc.lang.script_language`, the one zh/ja rule).
 
-    Used only when a document carries no ``language`` metadata: kana means Japanese, a large share
-    of Han characters without kana means Chinese.
+    Used only when a document carries no ``language`` metadata.
     """
-    sample = text[:sample_chars]
-    if not sample:
-        return None
-    kana = len(_KANA_RE.findall(sample))
-    han = len(_HAN_RE.findall(sample))
-    letters = sum(1 for c in sample if not c.isspace())
-    if letters == 0:
-        return None
-    if kana >= 0.05 * letters:
-        return "ja"
-    if han >= 0.3 * letters:
-        return "zh"
-    return None
+    return script_language(text, sample_chars=sample_chars)[0]
 
 
 def shingle_language(language: str | None, text: str) -> str:
     """``"char"`` or ``"word"``: how a document is shingled, from its language or its script."""
-    lang = (language or "").lower().split("-")[0].split("_")[0]
+    lang = normalize_language(language) or ""
     if not lang:
         lang = detect_script_language(text) or ""
     return "char" if lang in CHAR_NGRAM_LANGUAGES else "word"

@@ -30,7 +30,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from datatrove.executor.base import DistributedEnvVars, PipelineExecutor
@@ -47,6 +46,24 @@ def is_local_master(master: str | None) -> bool:
     return master is None or master.strip().startswith("local")
 
 
+def worker_python(conf: dict[str, str], environ: Any = os.environ) -> str:
+    """The interpreter Spark's Python workers run when this process (not spark-submit) starts Spark.
+
+    ``spark.pyspark.python`` in ``conf`` first (as spark-submit does), then ``PYSPARK_PYTHON``, then
+    the driver's own interpreter (``sys.executable``): on a cluster whose nodes share the driver's
+    environment (a loopback or shared-image cluster) that is the one with mmedc installed.
+    """
+    return conf.get("spark.pyspark.python") or environ.get("PYSPARK_PYTHON") or sys.executable
+
+
+def _is_loopback_master(master: str | None) -> bool:
+    """``spark://127.0.0.1:7077`` or ``spark://localhost:7077``: a cluster on this machine's loopback."""
+    if not master or not master.startswith("spark://"):
+        return False
+    hosts = [h.rsplit(":", 1)[0] for h in master[len("spark://"):].split(",")]
+    return all(h in ("127.0.0.1", "localhost", "[::1]") for h in hosts)
+
+
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("true", "1", "yes")
 
@@ -59,10 +76,12 @@ def get_or_create_session(
     """Return ``(session, created)``: the active SparkSession, or a new one for ``master``.
 
     With no ``master``, the master of ``spark-submit`` (when it launched this program), else
-    ``local[*]``. For local masters this also makes the Python workers use this very
-    interpreter (``PYSPARK_PYTHON``) and see this process's import path, and keeps Spark on loopback
-    (``SPARK_LOCAL_IP=127.0.0.1``), unless the environment or ``spark_conf`` already says otherwise.
-    Other masters (``spark://``, ``yarn``, ``k8s://``) take the Python environment from the cluster.
+    ``local[*]``. When this process starts Spark itself (no spark-submit), the Python workers run
+    :func:`worker_python` (``spark.pyspark.python``, else ``PYSPARK_PYTHON``, else this interpreter),
+    for every master: PySpark alone would ignore ``spark.pyspark.python`` and run ``python3``. For
+    local masters the workers also see this process's import path, and Spark stays on loopback
+    (``SPARK_LOCAL_IP=127.0.0.1``, also for a ``spark://127.0.0.1`` master), unless the environment or
+    ``spark_conf`` already says otherwise. Under spark-submit, its own settings apply.
     """
     try:
         from pyspark.sql import SparkSession
@@ -83,9 +102,17 @@ def get_or_create_session(
     launched_by_spark = "PYSPARK_GATEWAY_PORT" in os.environ
     if master is None and not launched_by_spark:
         master = DEFAULT_MASTER
+    if not launched_by_spark:
+        python = worker_python(conf, os.environ)
+        # PySpark reads the workers' interpreter from PYSPARK_PYTHON only (spark-submit turns
+        # spark.pyspark.python into it); without spark-submit, this process must do the same
+        os.environ["PYSPARK_PYTHON"] = conf["spark.pyspark.python"] = python
+        if not is_local_master(master):
+            logger.info(f"Spark workers will run {python} (spark.pyspark.python): it must exist on every "
+                        "node with mmedc installed; pass --spark-conf spark.pyspark.python=... to choose another")
+        if _is_loopback_master(master):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     if master is not None and is_local_master(master) and not launched_by_spark:
-        if "spark.pyspark.python" not in conf:
-            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         if "spark.executorEnv.PYTHONPATH" not in conf:
@@ -238,7 +265,14 @@ class SparkPipelineExecutor(PipelineExecutor):
             created = False
         else:
             session, created = get_or_create_session(self.master, self.spark_conf, self.app_name)
-        if _truthy(session.sparkContext.getConf().get("spark.speculation", "false")):
+        conf = session.sparkContext.getConf()
+        wheels = [f for f in (conf.get("spark.submit.pyFiles", "") or "").split(",") if f.lower().endswith(".whl")]
+        if wheels:
+            logger.warning(
+                f"--py-files {', '.join(wheels)}: PySpark's workers put only .zip, .egg and .jar files of "
+                "--py-files on their import path; ship a wheel renamed to .zip (see docs/spark.md)"
+            )
+        if _truthy(conf.get("spark.speculation", "false")):
             raise ValueError(
                 "the Spark session has spark.speculation=true: two attempts of a rank would write the "
                 "same files at once; turn speculation off for mmedc pipelines"
@@ -286,6 +320,9 @@ class SparkPipelineExecutor(PipelineExecutor):
             if "ModuleNotFoundError" in cause or "ImportError" in cause:
                 cause += (" (the executors lack a module the pipeline uses: install mmedc on every node or "
                           "ship it with --archives/--py-files, see docs/spark.md)")
+            elif "Cannot run program" in cause:
+                cause += (" (the executors cannot start that Python: set spark.pyspark.python to an "
+                          "interpreter that exists on every node, see docs/spark.md)")
             logger.error(f"Spark job failed; {len(failed)} ranks did not complete: {_short(failed)}")
             raise RuntimeError(
                 f"Spark run failed: ranks {_short(failed)} of {self.world_size} did not complete (see "
@@ -349,32 +386,3 @@ def _first_line(error: BaseException) -> str:
     python_errors = [line for line in lines if "Error" in line or "Exception" in line]
     return (python_errors[-1] if python_errors else lines[0] if lines else type(error).__name__).strip()[:500]
 
-
-def demo(workdir: Path, tasks: int = 2, workers: int = 2, spark_master: str | None = "local[2]",
-         spark_conf: dict[str, str] | None = None, **_ignored: Any) -> dict[str, Any]:
-    """Run the ``filter_web`` recipe on the bundled web sample with the local executor and on Spark
-    (local mode), and return both timings and whether the two outputs hold the same rows."""
-    import time
-
-    from mmedc.io.parquet import iter_records
-    from mmedc.recipes.filter_web import run_filter_web
-    from mmedc.samples.make_web import make_web_sample
-
-    workdir = Path(workdir)
-    inputs = workdir / "input" / "web"
-    make_web_sample(inputs)
-    summary: dict[str, Any] = {"input": str(inputs),
-                               "documents_in": sum(1 for _ in iter_records(str(inputs), columns=["id"]))}
-    outputs = {}
-    for executor in ("local", "spark"):
-        out = workdir / f"web_{executor}"
-        started = time.perf_counter()
-        run = run_filter_web(str(inputs), str(out), executor=executor, tasks=tasks, workers=workers,
-                             skip_completed=False, spark_master=spark_master,
-                             spark_conf={"spark.ui.enabled": "false", **(spark_conf or {})})
-        summary[f"{executor}_s"] = round(time.perf_counter() - started, 2)
-        summary[f"output_{executor}"] = str(out)
-        outputs[executor] = sorted((r["id"], r["text"]) for r in iter_records(str(out), columns=["id", "text"]))
-        summary["documents_out"] = run["manifest"]["rows"]
-    summary["identical"] = outputs["local"] == outputs["spark"]
-    return summary

@@ -11,6 +11,17 @@ turns every bad input into a logged, counted skip that names the file and the re
 - ``empty``               empty or whitespace-only text
 - ``too_long``            text longer than ``max_chars`` (default 10 million characters)
 
+- ``line_too_long``       jsonl line longer than ``max_line_bytes`` (read in bounded pieces, never whole)
+
+Warnings about one file are capped: the first ``max_warnings_per_file`` are logged, then one summary
+line with the count of the rest (a binary file named ``.jsonl`` gives a handful of lines, not
+thousands). Hidden files and folders (``.mmedc/`` of an mmedc output, ``.<name>.tmp``) are skipped.
+
+Ids: an input's ``id`` column (``id_key``) when it has one; otherwise ``<input>/<path>/<row>``, where
+``<input>`` is the input folder as given (``data/web``, ``s3://bucket/cx``), ``<path>`` the file's
+path relative to it and ``<row>`` the row (jsonl: line) number in the file. So ids are stable between
+runs of the same command and unique across inputs, also when two inputs hold files of the same name.
+
 Documents get ``source`` (default ``"web"``); an input column called ``source`` (CulturaX names the
 crawl there: mC4, OSCAR) is kept as ``origin``.
 """
@@ -26,6 +37,8 @@ from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
+
+from mmedc.io.layout import is_hidden
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.bz2", ".ndjson")
@@ -48,14 +61,53 @@ def split_input(path: str) -> tuple[str, str | None]:
     return path, None
 
 
+def input_label(data_folder: DataFolderLike) -> str:
+    """The input folder as the user named it, normalised (the first part of path-derived ids)."""
+    if isinstance(data_folder, str):
+        label = data_folder
+    elif isinstance(data_folder, tuple):
+        label = str(data_folder[0])
+    else:
+        label = str(getattr(data_folder, "path", data_folder))
+    if "://" in label:
+        scheme, rest = label.split("://", 1)
+        return f"{scheme}://{rest.rstrip('/')}"
+    label = posixpath.normpath(label.replace("\\", "/"))
+    return "" if label == "." else label
+
+
+class _FileWarnings:
+    """Warnings about one input file: the first ``limit`` are logged, the rest counted and summed up."""
+
+    def __init__(self, filepath: str, limit: int):
+        self.filepath = filepath
+        self.limit = limit
+        self.shown = 0
+        self.hidden = 0
+
+    def warn(self, message: str) -> None:
+        if self.shown < self.limit:
+            self.shown += 1
+            logger.warning(f"{self.filepath}: {message}")
+        else:
+            self.hidden += 1
+
+    def summary(self) -> None:
+        if self.hidden:
+            logger.warning(f"{self.filepath}: {self.hidden:,} more warning(s) like the above not shown "
+                           f"(max_warnings_per_file={self.limit})")
+
+
 class CorpusReader(BaseDiskReader):
     """Read Parquet and jsonl files of documents with a text column; bad input is counted, not fatal.
 
     Args:
         data_folder: folder, file or fsspec URL; combine with ``glob_pattern`` (``split_input`` helps).
-        text_key / id_key: column names; ids default to ``<file>/<row>``.
+        text_key / id_key: column names; without an id column ids are ``<input>/<path>/<row>``.
         source: value for the ``source`` metadata key.
         max_chars: longer texts are skipped as ``too_long``.
+        max_line_bytes: longer jsonl lines are skipped as ``line_too_long`` (default: 4 x max_chars).
+        max_warnings_per_file: warnings logged per input file before one summary line.
         batch_size: Parquet rows per record batch.
     """
 
@@ -69,6 +121,8 @@ class CorpusReader(BaseDiskReader):
         id_key: str = "id",
         source: str = "web",
         max_chars: int = 10_000_000,
+        max_line_bytes: int | None = None,
+        max_warnings_per_file: int = 5,
         batch_size: int = 1000,
         limit: int = -1,
         skip: int = 0,
@@ -91,7 +145,15 @@ class CorpusReader(BaseDiskReader):
         )
         self.source = source
         self.max_chars = max_chars
+        self.max_line_bytes = max_line_bytes or 4 * max_chars + 1024
+        self.max_warnings_per_file = max_warnings_per_file
         self.batch_size = batch_size
+        self.input_label = input_label(data_folder)
+        self._warnings = _FileWarnings("", max_warnings_per_file)
+
+    def document_id(self, filepath: str, index: int) -> str:
+        """The id of row ``index`` of ``filepath`` (relative to the input) when the input has no id."""
+        return f"{self.input_label}/{filepath}/{index}" if self.input_label else f"{filepath}/{index}"
 
     # -- one record -> Document, or a counted skip ---------------------------------------------
     def _make_document(self, row: dict[str, Any], filepath: str, index: int) -> Document | None:
@@ -99,17 +161,17 @@ class CorpusReader(BaseDiskReader):
         if not isinstance(text, str):
             self.stat_update("non_string_text")
             if text is not None:
-                logger.warning(f"{filepath}: row {index}: text is {type(text).__name__}, not a string; skipped")
+                self._warnings.warn(f"row {index}: text is {type(text).__name__}, not a string; skipped")
             return None
         if not text.strip():
             self.stat_update("empty")
             return None
         if len(text) > self.max_chars:
             self.stat_update("too_long")
-            logger.warning(f"{filepath}: row {index}: {len(text):,} characters > max_chars={self.max_chars:,}; skipped")
+            self._warnings.warn(f"row {index}: {len(text):,} characters > max_chars={self.max_chars:,}; skipped")
             return None
         doc_id = row.pop(self.id_key, None)
-        doc_id = str(doc_id) if doc_id is not None else f"{filepath}/{index}"
+        doc_id = str(doc_id) if doc_id is not None else self.document_id(filepath, index)
         metadata = row.pop("metadata", None)
         if isinstance(metadata, str):
             try:
@@ -143,9 +205,27 @@ class CorpusReader(BaseDiskReader):
                     if doc is not None:
                         yield doc
 
+    def _lines(self, f) -> Iterator[bytes | None]:
+        """Lines of ``f``, each read in pieces of at most ``max_line_bytes``; None for a longer line."""
+        limit = self.max_line_bytes
+        while True:
+            raw = f.readline(limit + 1)
+            if not raw:
+                return
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # skip the rest of the line, piece by piece
+                    raw = f.readline(limit + 1)
+                yield None
+                continue
+            yield raw
+
     def _read_jsonl(self, filepath: str) -> Iterator[Document]:
         with self.data_folder.open(filepath, "rb", compression="infer") as f:
-            for index, raw in enumerate(f):
+            for index, raw in enumerate(self._lines(f)):
+                if raw is None:
+                    self.stat_update("line_too_long")
+                    self._warnings.warn(f"line {index + 1}: longer than max_line_bytes={self.max_line_bytes:,}; skipped")
+                    continue
                 if not raw.strip():
                     continue
                 try:
@@ -154,13 +234,23 @@ class CorpusReader(BaseDiskReader):
                         raise ValueError(f"a JSON {type(row).__name__}, not an object")
                 except ValueError as e:
                     self.stat_update("bad_line")
-                    logger.warning(f"{filepath}: line {index + 1}: malformed jsonl ({e}); skipped")
+                    self._warnings.warn(f"line {index + 1}: malformed jsonl ({str(e)[:200]}); skipped")
                     continue
                 doc = self._make_document(row, filepath, index)
                 if doc is not None:
                     yield doc
 
     def read_file(self, filepath: str) -> Iterator[Document]:
+        if is_hidden(filepath):  # .mmedc/ of an mmedc output, temporary files
+            self.stat_update("hidden_skipped")
+            return
+        self._warnings = _FileWarnings(filepath, self.max_warnings_per_file)
+        try:
+            yield from self._read_file(filepath)
+        finally:
+            self._warnings.summary()
+
+    def _read_file(self, filepath: str) -> Iterator[Document]:
         lower = filepath.lower()
         reader = self._read_parquet if lower.endswith(PARQUET_SUFFIXES) else self._read_jsonl
         if not lower.endswith(PARQUET_SUFFIXES + JSONL_SUFFIXES):

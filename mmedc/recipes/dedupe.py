@@ -11,7 +11,7 @@ completed tasks of every stage and redoes the rest)::
     ShardReader(s) -> BoilerplateRemover -> MinhashFilter -> ShardedParquetWriter(output)
                                     removed documents -> ShardedParquetWriter(work/removed)
 
-``output/dedupe_report.json`` says how many documents came in and went out, and how many were
+``output/.mmedc/reports/dedupe_report.json`` says how many documents came in and went out, and how many were
 removed for each reason (``exact`` text, same ``url``, ``near`` duplicate, ``empty_after_boilerplate``),
 the cluster-size histogram, the boilerplate units found, and the configuration.
 """
@@ -25,11 +25,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mmedc.dedup.exact import BoilerplateConfig, BoilerplateFinder, BoilerplateLineCounts, BoilerplateRemover
+from mmedc.dedup.boilerplate import (
+    BoilerplateConfig,
+    BoilerplateFinder,
+    BoilerplateLineCounts,
+    BoilerplateRemover,
+)
 from mmedc.dedup.minhash import DedupConfig, MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
-from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, ShardReader, merge_manifests
-from mmedc.recipes.common import add_shard_args, read_stats, shard_kwargs
+from mmedc.executors import ExecutorOptions, make_executor
+from mmedc.io.layout import report_path
+from mmedc.io.manifest import merge_manifests
+from mmedc.io.shards import ShardReader
+from mmedc.io.writer import ShardedParquetWriter
+from mmedc.options import add_options, options_from_args
+from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
+    add_execution_args,
+    add_shard_args,
+    execution_from_args,
+    print_rates,
+    read_stats,
+    resolved_options,
+    run_recipe,
+    shard_kwargs,
+    split_execution,
+)
 
 STAGES = ("boilerplate_units", "boilerplate_find", "signatures", "buckets", "clusters", "filter")
 
@@ -121,7 +141,7 @@ def _stage_stats(work_dir: str, stage: str) -> dict[str, dict[str, Any]]:
 
 
 def dedupe_report(output: str, work_dir: str) -> dict[str, Any]:
-    """Assemble (and write to ``output/dedupe_report.json``) what was removed and why."""
+    """Assemble (and write to ``output/.mmedc/reports/dedupe_report.json``) what was removed and why."""
     import fsspec
 
     summary = _read_json(posixpath.join(work_dir, "clusters", "summary.json"))
@@ -156,63 +176,65 @@ def dedupe_report(output: str, work_dir: str) -> dict[str, Any]:
         "by_lang_source": manifest["by_lang_source"],
         "config": summary["config"],
     }
-    with fsspec.open(posixpath.join(output, "dedupe_report.json"), "w") as f:
+    with fsspec.open(report_path(output, "dedupe_report.json"), "w", auto_mkdir=True) as f:
         json.dump(report, f, ensure_ascii=False, indent=1)
     return report
 
 
-def run_dedupe(input_dirs: Sequence[str], output: str, work_dir: str | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Run the whole dedupe (resuming what an earlier run finished) and return its report."""
+def run_dedupe(input_dirs: Sequence[str], output: str, work_dir: str | None = None, overwrite: bool = False,
+               execution: ExecutorOptions | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Run the whole dedupe (resuming what an earlier run with the same request finished) and return
+    its report, with the run's rates. ``kwargs``: options of :func:`dedupe_stages` and executor options."""
+    execution, kwargs = split_execution(execution, kwargs)
+    input_dirs = [input_dirs] if isinstance(input_dirs, str) else [str(d) for d in input_dirs]
+    output = str(output).rstrip("/")
     work_dir = work_dir or default_work_dir(output)
-    build_dedupe(input_dirs, output, work_dir=work_dir, **kwargs).run()
-    return dedupe_report(output, work_dir)
+    options = resolved_options(dedupe_stages, input_dirs, output, work_dir,
+                               exclude=("input_dirs", "output", "work_dir"), **kwargs)
+    options["config"] = options.get("config") or DedupConfig()
+    options["work_dir"] = work_dir
+    summary = run_recipe(
+        "dedupe", output, build=lambda: build_dedupe(input_dirs, output, work_dir=work_dir, **execution.kwargs(), **kwargs),
+        options=options, inputs=input_dirs, execution=execution, overwrite=overwrite, owned_folders=[work_dir],
+        logging_dir=posixpath.join(work_dir, "logs", "filter"),
+    )
+    report = dedupe_report(output, work_dir)
+    report.update({k: summary[k] for k in ("bytes_in", "seconds", "mb_per_s")})
+    report["docs_per_s"] = report["documents_in"] / max(summary["seconds"], 1e-9)
+    return report
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter,
         prog="mmedc run dedupe",
         description="Remove exact, same-URL and near-duplicate documents (and per-source boilerplate lines) "
                     "from mmedc shards.",
     )
     p.add_argument("--input", required=True, action="append", help="folder of mmedc shards; repeat for several")
-    p.add_argument("--output", required=True, help="output folder for the kept shards and dedupe_report.json")
+    p.add_argument("--output", required=True,
+                   help="output folder for the kept shards (the report goes to <output>/.mmedc/reports/)")
     p.add_argument("--work-dir", default=None, help="intermediate files, removed documents, logs (default: <output>_dedup_work)")
-    p.add_argument("--threshold", type=float, default=0.72, help="Jaccard similarity of duplicates (default 0.72)")
-    p.add_argument("--num-perm", type=int, default=128, help="MinHash permutations")
-    p.add_argument("--word-ngram", type=int, default=5, help="shingle size in words (space-separated languages)")
-    p.add_argument("--char-ngram", type=int, default=5, help="shingle size in characters (zh, ja)")
-    p.add_argument("--no-verify", action="store_true", help="do not check LSH candidates with the full signature")
-    p.add_argument("--no-exact", action="store_true", help="no exact normalised-text dedupe")
-    p.add_argument("--no-url", action="store_true", help="no URL dedupe")
-    p.add_argument("--source-priority", default="textbook,website,web,corpus", help="keep rule order of sources")
+    add_options(p.add_argument_group("near-duplicates (MinHash) and exact duplicates"), DedupConfig)
     p.add_argument("--tag-only", action="store_true", help="keep every document, tag dedup_cluster/size/reason")
-    p.add_argument("--no-boilerplate", action="store_true", help="skip boilerplate line removal")
-    p.add_argument("--boilerplate-unit", choices=["line", "paragraph"], default="line")
-    p.add_argument("--boilerplate-min-docs", type=int, default=20, help="documents of one source a unit must occur in")
-    p.add_argument("--boilerplate-min-fraction", type=float, default=0.0, help="... and this fraction of them")
-    p.add_argument("--boilerplate-min-chars", type=int, default=20, help="shorter units are never boilerplate")
+    bp = p.add_argument_group("boilerplate lines")
+    bp.add_argument("--no-boilerplate", action="store_true", help="skip boilerplate line removal")
+    add_options(bp, BoilerplateConfig, prefix="boilerplate_")
     add_shard_args(p)
-    p.add_argument("--limit", type=int, default=-1, help="documents per task and input at most (for trials)")
-    add_executor_args(p)
+    p.add_argument("--limit", type=int, default=-1, help="documents per task and input at most, for trials (default: all)")
+    add_execution_args(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    config = DedupConfig(
-        threshold=args.threshold, num_perm=args.num_perm, word_ngram=args.word_ngram, char_ngram=args.char_ngram,
-        verify=not args.no_verify, exact=not args.no_exact, url=not args.no_url,
-        source_priority=tuple(s.strip() for s in args.source_priority.split(",") if s.strip()),
-    )
-    boilerplate = None if args.no_boilerplate else BoilerplateConfig(
-        unit=args.boilerplate_unit, min_docs=args.boilerplate_min_docs,
-        min_fraction=args.boilerplate_min_fraction, min_chars=args.boilerplate_min_chars)
-    kw = executor_kwargs(args)
-    if args.logging_dir:
+    config = options_from_args(DedupConfig, args)
+    boilerplate = None if args.no_boilerplate else options_from_args(BoilerplateConfig, args, prefix="boilerplate_")
+    execution = execution_from_args(args)
+    if execution.logging_dir:
         print("note: dedupe writes its logs under <work-dir>/logs/<stage>; --logging-dir is ignored")
-    report = run_dedupe(args.input, args.output, work_dir=args.work_dir, config=config, boilerplate=boilerplate,
-                        tag_only=args.tag_only, limit=args.limit,
-                        **shard_kwargs(args), **kw)
+    report = run_dedupe(args.input, args.output, work_dir=args.work_dir, overwrite=args.overwrite,
+                        execution=execution, config=config, boilerplate=boilerplate, tag_only=args.tag_only,
+                        limit=args.limit, **shard_kwargs(args))
     print_report(report)
     return 0
 
@@ -224,7 +246,9 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"  clusters {report['clusters']:,} ({report['documents_in_clusters']:,} documents); "
           f"boilerplate units {report['boilerplate']['units_found']}, documents cleaned "
           f"{report['boilerplate']['documents_cleaned']:,}")
-    print(f"  removed documents: {report['removed_documents_in']}; report: {report['output']}/dedupe_report.json")
+    print(f"  removed documents: {report['removed_documents_in']}; report: {report_path(report['output'], 'dedupe_report.json')}")
+    if "seconds" in report:
+        print_rates(report)
 
 
 def demo(workdir: Path, input_dirs: Sequence[str] | None = None, **executor_kw: Any) -> dict[str, Any]:
@@ -254,9 +278,9 @@ def demo(workdir: Path, input_dirs: Sequence[str] | None = None, **executor_kw: 
                         boilerplate=boilerplate, **executor_kw)
     summary = {"output": output, "input": list(input_dirs), "documents_in": report["documents_in"],
                "documents_out": report["documents_out"], "removed": report["removed"],
-               "report": posixpath.join(output, "dedupe_report.json")}
+               "report": report_path(output, "dedupe_report.json")}
     if labelled:
-        from mmedc.io.parquet import iter_records
+        from mmedc.io.shards import iter_records
 
         kept = {r["id"]: r["text"] for r in iter_records(output, columns=["id", "text"])}
         summary["expected_removed"] = sum(v != "keep" for v in labelled.values())

@@ -19,10 +19,21 @@ from typing import Any
 
 from datatrove.pipeline.base import PipelineStep
 
-from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, iter_records, merge_manifests
+from mmedc.executors import ExecutorOptions
+from mmedc.io.shards import iter_records
+from mmedc.io.writer import ShardedParquetWriter
 from mmedc.langid import LanguageCheck  # noqa: F401  (moved to mmedc.langid; this import keeps the old path)
-from mmedc.recipes.common import add_shard_args, shard_kwargs
+from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
+    add_execution_args,
+    add_shard_args,
+    execution_from_args,
+    print_rates,
+    resolved_options,
+    run_recipe,
+    shard_kwargs,
+    split_execution,
+)
 
 
 def build_pipeline(
@@ -41,17 +52,20 @@ def build_pipeline(
     glob_pattern: str | None = "**/*.[pP][dD][fF]",
     max_rows: int = 10_000,
     max_bytes: int = 256 * 2**20,
+    reader_options: dict[str, Any] | None = None,
 ) -> list[PipelineStep]:
     """The textbook pipeline as a list of blocks.
 
     ``cleanup``: ``True``, ``False``, or a dict of :class:`~mmedc.textbooks.TextbookCleanup` options
-    (``{"bibliography": False}``). ``langid``: add the language-ID check.
+    (``{"bibliography": False}``). ``langid``: add the language-ID check. ``reader_options``: more
+    :class:`~mmedc.textbooks.PdfReader` options (``{"min_ocr_confidence": 50, "stored_image": False}``).
     """
     from mmedc.textbooks import PdfReader, TextbookCleanup
 
     steps: list[PipelineStep] = [
         PdfReader(input_folder, glob_pattern=glob_pattern, engine=engine, ocr=ocr, language=language, split=split,
-                  dpi=dpi, max_pixels=max_pixels, rotate_pages=rotate_pages, thicken=thicken),
+                  dpi=dpi, max_pixels=max_pixels, rotate_pages=rotate_pages, thicken=thicken,
+                  **(reader_options or {})),
     ]
     if cleanup:
         steps.append(TextbookCleanup(**(cleanup if isinstance(cleanup, dict) else {})))
@@ -66,7 +80,7 @@ def build_pipeline(
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options of ``mmedc run textbooks`` / ``pipelines/textbooks.py``."""
-    p = argparse.ArgumentParser(prog="mmedc run textbooks", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter, prog="mmedc run textbooks", description=__doc__.splitlines()[0])
     p.add_argument("--input", required=True,
                    help="folder (or fsspec URL) of PDF books; <book>.json sidecars may name their language")
     p.add_argument("--output", required=True, help="output folder for the Parquet shards")
@@ -88,34 +102,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-langid", action="store_true", help="skip the language-ID check")
     p.add_argument("--glob", default="**/*.[pP][dD][fF]", help="which files to read, relative to input")
     add_shard_args(p, max_rows=10_000)
-    add_executor_args(p)
+    add_execution_args(p)
     return p
 
 
+def run_textbooks(
+    input: str,
+    output: str,
+    overwrite: bool = False,
+    execution: ExecutorOptions | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Run the recipe from ``input`` (a folder of PDFs) into ``output``; return the summary
+    (manifest, per-block stats, rates). ``kwargs``: options of :func:`build_pipeline` and executor
+    options (:class:`~mmedc.executors.ExecutorOptions` fields)."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one tesseract thread per task: tasks are the parallelism
+    execution, kwargs = split_execution(execution, kwargs)
+    options = resolved_options(build_pipeline, input, output, exclude=("input_folder", "output_folder"), **kwargs)
+    pipeline = build_pipeline(input, output, **kwargs)
+    return run_recipe("textbooks", output, pipeline, options=options, inputs=[input], execution=execution,
+                      overwrite=overwrite)
+
+
 def run(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
-    """Run the recipe from parsed options; returns the merged manifest."""
+    """Run the recipe from parsed options (``overrides``: executor options); returns the merged manifest."""
+    return run_from_args(args, **overrides)["manifest"]
+
+
+def run_from_args(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
+    """Run the recipe from parsed options (``overrides``: executor options); returns the summary."""
     from mmedc.textbooks.cleanup import RULES
 
     bad = [r for r in args.disable_rule if r not in RULES]
     if bad:
-        raise SystemExit(f"unknown cleanup rule(s): {', '.join(bad)}; known: {', '.join(RULES)}")
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one tesseract thread per task: tasks are the parallelism
+        raise ValueError(f"unknown cleanup rule(s): {', '.join(bad)}; known: {', '.join(RULES)}")
     cleanup: bool | dict[str, Any] = False if args.no_cleanup else {r: False for r in args.disable_rule} or True
-    pipeline = build_pipeline(args.input, args.output, engine=args.engine, ocr=args.ocr, language=args.language,
-                              split=args.split, dpi=args.dpi, max_pixels=args.max_pixels,
-                              rotate_pages=args.rotate_pages, thicken=not args.no_thicken, cleanup=cleanup,
-                              langid=not args.no_langid, glob_pattern=args.glob, **shard_kwargs(args))
-    kwargs = executor_kwargs(args) | overrides
-    logging_dir = args.logging_dir or os.path.join(args.output, "_logs")
-    make_executor(pipeline, logging_dir, **kwargs).run()
-    return merge_manifests(args.output)
+    execution, unknown = split_execution(execution_from_args(args), overrides)
+    if unknown:
+        raise TypeError(f"not executor options: {', '.join(sorted(unknown))}")
+    summary = run_textbooks(args.input, args.output, overwrite=args.overwrite, execution=execution,
+                            engine=args.engine, ocr=args.ocr, language=args.language,
+                            split=args.split, dpi=args.dpi, max_pixels=args.max_pixels,
+                            rotate_pages=args.rotate_pages, thicken=not args.no_thicken, cleanup=cleanup,
+                            langid=not args.no_langid, glob_pattern=args.glob, **shard_kwargs(args))
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run; prints where the shards are."""
-    args = build_parser().parse_args(argv)
-    manifest = run(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from mmedc.textbooks.cleanup import RULES
+
+    bad = [r for r in args.disable_rule if r not in RULES]
+    if bad:
+        parser.error(f"unknown cleanup rule(s): {', '.join(bad)}; known: {', '.join(RULES)}")
+    summary = run_from_args(args)
+    manifest = summary["manifest"]
     print(f"textbooks: {manifest['rows']} documents in {len(manifest['shards'])} shard(s) under {args.output}")
+    print_rates(summary)
     return 0
 
 

@@ -22,9 +22,26 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from mmedc.executors import add_executor_args, executor_kwargs, make_executor
-from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
-from mmedc.recipes.common import add_shard_args, print_output_summary, read_stats, shard_kwargs
+from datatrove.utils.logging import logger
+
+from mmedc.executors import ExecutorOptions, make_executor
+from mmedc.io.layout import logs_dir
+from mmedc.io.writer import ShardedParquetWriter
+from mmedc.options import add_options, options_from_args
+from mmedc.recipes.common import (
+    DefaultsHelpFormatter,
+    add_execution_args,
+    add_shard_args,
+    execution_from_args,
+    jsonable,
+    print_output_summary,
+    read_stats,
+    resolved_options,
+    run_recipe,
+    shard_kwargs,
+    split_execution,
+    throughput,
+)
 
 LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "samples" / "site"
@@ -51,17 +68,22 @@ def websites_pipeline(
     max_rows: int = 100_000,
     max_bytes: int = 256 * 2**20,
     limit: int = -1,
+    max_record_bytes: int | None = None,
 ) -> list:
-    """Stage 2: the block list from WARC files (``warcs``) or an HTML folder (``html``) to shards."""
+    """Stage 2: the block list from WARC files (``warcs``) or an HTML folder (``html``) to shards.
+
+    ``max_record_bytes``: WARC records over this size are skipped unread (counted as
+    ``oversized_record``; default :data:`mmedc.web.warc.MAX_RECORD_BYTES`, 20 MiB)."""
     from mmedc.langid import LanguageID
     from mmedc.web.extract import HtmlExtractor, HtmlFolderReader
-    from mmedc.web.warc import WarcHtmlReader
+    from mmedc.web.warc import MAX_RECORD_BYTES, WarcHtmlReader
 
     if (warcs is None) == (html is None):
         raise ValueError("give exactly one of warcs (WARC folder) or html (HTML folder)")
     meta = {"source": "website"}
     if warcs is not None:
-        reader = WarcHtmlReader(warcs, default_metadata=meta, limit=limit)
+        reader = WarcHtmlReader(warcs, default_metadata=meta, limit=limit,
+                                max_record_bytes=max_record_bytes or MAX_RECORD_BYTES)
     else:
         reader = HtmlFolderReader(html, base_url=base_url, default_metadata=meta, limit=limit)
 
@@ -83,6 +105,17 @@ def websites_pipeline(
     return blocks
 
 
+# crawl options that change how a resumed crawl behaves, not what the run was asked
+_RESUME_ONLY_CRAWL_OPTIONS = ("retry_failed", "progress_every")
+
+
+class _NothingToRun:
+    """Stands in for the extraction executor when the crawl stored no page."""
+
+    def run(self) -> None:
+        return None
+
+
 def run_websites(
     output: str,
     scope: Any = None,
@@ -91,50 +124,81 @@ def run_websites(
     warc_folder: str | None = None,
     crawl_config: Any = None,
     crawl_tasks: int = 1,
-    logging_dir: str | None = None,
-    executor: str = "local",
-    tasks: int = 2,
-    workers: int = 2,
-    skip_completed: bool = True,
-    spark_master: str | None = None,
-    spark_conf: dict[str, str] | None = None,
-    **pipeline_kwargs: Any,
+    overwrite: bool = False,
+    execution: ExecutorOptions | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     """Crawl ``scope`` (a :class:`~mmedc.web.scope.Scope` or seed URLs) into ``warc_folder`` unless
-    ``warcs``/``html`` is given, then extract and filter into ``output``. Returns a summary."""
+    ``warcs``/``html`` is given, then extract and filter into ``output``. Returns a summary.
 
-    logging_dir = logging_dir or posixpath.join(str(output).rstrip("/"), "_logs")
-    summary: dict[str, Any] = {"output": str(output), "logging_dir": logging_dir}
-    if warcs is None and html is None:
-        if scope is None:
-            raise ValueError("nothing to do: give seeds (scope), warcs or html")
-        warc_folder = str(warc_folder or posixpath.join(str(output).rstrip("/") + "_warc"))
-        crawl_logs = posixpath.join(logging_dir, "crawl")
-        # the crawl is I/O-bound and keeps its state in local SQLite files: always a local executor
-        make_executor(
-            crawl_pipeline(scope, warc_folder, crawl_config), logging_dir=crawl_logs, executor="local",
-            tasks=crawl_tasks, workers=crawl_tasks, skip_completed=skip_completed,
-        ).run()
-        summary["warc_folder"] = warc_folder
-        summary["crawl"] = next(iter(read_stats(crawl_logs).values()), {})
-        warcs = warc_folder
+    ``kwargs``: options of :func:`websites_pipeline` and executor options. The crawl always runs on
+    the local executor (it is I/O-bound and keeps its state in local SQLite files)."""
+    execution, kwargs = split_execution(execution, kwargs)
+    output = str(output).rstrip("/")
+    logging_dir = execution.logging_dir or logs_dir(output)
+    crawl = warcs is None and html is None
+    if crawl and scope is None:
+        raise ValueError("nothing to do: give seeds (scope), warcs or html")
+    if crawl:
+        warc_folder = str(warc_folder or output + "_warc")
+    options = resolved_options(websites_pipeline, output, warcs=warcs, html=html, exclude=("output",), **kwargs)
+    if crawl:
+        config = jsonable(crawl_config) if crawl_config is not None else None
+        for key in _RESUME_ONLY_CRAWL_OPTIONS:
+            if isinstance(config, dict):
+                config.pop(key, None)
+        sites = getattr(scope, "sites", None)
+        options.update(scope=jsonable(sites) if sites is not None else jsonable(list(scope)), crawl_config=config,
+                       crawl_tasks=crawl_tasks, warc_folder=warc_folder)
+    crawl_logs = posixpath.join(logging_dir, "crawl")
     extract_logs = posixpath.join(logging_dir, "extract")
-    pipeline = websites_pipeline(str(output), warcs=warcs, html=html, **pipeline_kwargs)
-    make_executor(
-        pipeline, logging_dir=extract_logs, executor=executor, tasks=tasks, workers=workers,
-        skip_completed=skip_completed, spark_master=spark_master, spark_conf=spark_conf,
-    ).run()
-    summary["manifest"] = merge_manifests(str(output))
-    if pipeline_kwargs.get("rejected_output"):
-        merge_manifests(pipeline_kwargs["rejected_output"])
-    summary["stats"] = read_stats(extract_logs)
+    rejected = kwargs.get("rejected_output")
+
+    retry = bool(getattr(crawl_config, "retry_failed", False))
+    if crawl and crawl_config is not None:  # records the crawl itself wrote are never skipped as oversized
+        from mmedc.web.warc import MAX_RECORD_BYTES
+
+        kwargs.setdefault("max_record_bytes", max(MAX_RECORD_BYTES, crawl_config.max_bytes + 2**20))
+
+    def build():
+        exec_kwargs = execution.kwargs()
+        if crawl:
+            # the crawl is I/O-bound and keeps its state in local SQLite files: always a local executor;
+            # retry_failed re-runs a completed crawl task (its own state keeps stored pages stored)
+            make_executor(
+                crawl_pipeline(scope, warc_folder, crawl_config), logging_dir=crawl_logs, executor="local",
+                tasks=crawl_tasks, workers=crawl_tasks, skip_completed=execution.skip_completed and not retry,
+            ).run()
+            if not any(Path(warc_folder).glob("*.warc*")):
+                # nothing stored (seeds failed, e.g. no network): no extraction, the state says why
+                logger.warning(f"crawl: no page stored in {warc_folder}; `python -m mmedc.web.frontier` on its "
+                               "_state files says why, and --retry-failed tries failed pages again")
+                return _NothingToRun()
+            stored = int(next(iter(read_stats(crawl_logs, missing_ok=True).values()), {}).get("stored", 0) or 0)
+            if retry and stored > 0:  # pages a retry stored change the extraction's input: it runs again
+                exec_kwargs["skip_completed"] = False
+        pipeline = websites_pipeline(output, warcs=warc_folder if crawl else warcs, html=html, **kwargs)
+        return make_executor(pipeline, logging_dir=extract_logs, **exec_kwargs)
+
+    summary = run_recipe(
+        "websites", output, build=build, options=options, inputs=[warcs or html] if not crawl else [],
+        execution=execution, overwrite=overwrite, side_outputs=[rejected] if rejected else [],
+        owned_folders=[warc_folder] if crawl else [], logging_dir=extract_logs,
+    )
+    if crawl:
+        summary["warc_folder"] = warc_folder
+        summary["crawl"] = next(iter(read_stats(crawl_logs, missing_ok=True).values()), {})
+        summary.update(throughput(summary["stats"], [warc_folder], summary["seconds"]))
     return summary
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from mmedc.web.crawl import DEFAULT_USER_AGENT
+_CRAWL_OPTIONS_BY_HAND = ("max_bytes", "warc_max_bytes", "obey_robots", "progress_every")
 
-    p = argparse.ArgumentParser(
+
+def build_parser() -> argparse.ArgumentParser:
+    from mmedc.web.crawl import CrawlConfig
+
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter,
         prog="mmedc run websites",
         description="Crawl medical websites politely to WARC (or take WARCs / HTML files), extract the main "
         "text with trafilatura, identify the language, filter by medical keywords, write Parquet shards.",
@@ -148,22 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--base-url", default=None, help="with --html: URL the folder mirrors (for the url column)")
     c = p.add_argument_group("crawl")
     c.add_argument("--warc-folder", default=None, help="where the crawl writes WARCs and its state (default: <output>_warc)")
-    c.add_argument("--user-agent", default=DEFAULT_USER_AGENT)
-    c.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (raised by robots.txt crawl-delay)")
-    c.add_argument("--concurrency", type=int, default=16, help="requests in flight over all hosts")
-    c.add_argument("--per-host-concurrency", type=int, default=2)
-    c.add_argument("--timeout", type=float, default=20.0, help="connect/read timeout in seconds")
-    c.add_argument("--retries", type=int, default=3, help="retries on 429/5xx/timeouts (exponential backoff, Retry-After honoured)")
-    c.add_argument("--max-redirects", type=int, default=5)
-    c.add_argument("--max-response-mb", type=float, default=10, help="cut responses at this size")
-    c.add_argument("--max-pages", type=int, default=None, help="stop after storing this many pages")
+    # every CrawlConfig field is an option (help and default from CrawlConfig); these few take other units
+    add_options(c, CrawlConfig, exclude=_CRAWL_OPTIONS_BY_HAND)
+    c.add_argument("--max-response-mb", type=float, default=10, help="cut responses at this size (default: 10)")
+    c.add_argument("--warc-mb", type=float, default=1024, help="start a new WARC file after this many MB (default: 1024)")
+    c.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (only for sites you run)")
     c.add_argument("--max-pages-per-site", type=int, default=None, help="override every site's max_pages")
     c.add_argument("--max-depth", type=int, default=None, help="override every site's max_depth")
-    c.add_argument("--no-sitemaps", action="store_true", help="do not read sitemaps")
-    c.add_argument("--no-feeds", action="store_true", help="do not read the RSS/Atom feeds seed pages announce")
-    c.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (only for sites you run)")
-    c.add_argument("--retry-failed", action="store_true", help="on resume, try again the pages that failed before")
-    c.add_argument("--warc-mb", type=float, default=1024, help="start a new WARC file after this many MB")
     c.add_argument("--crawl-tasks", type=int, default=1, help="parallel crawlers (hosts are split between them)")
     f = p.add_argument_group("extraction and filters")
     f.add_argument("--languages", default=",".join(LANGUAGES), help="languages to keep (and seed-list sites to crawl)")
@@ -172,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--min-chars", type=int, default=200, help="drop pages with less extracted text")
     f.add_argument("--rejected", default=None, help="also write dropped documents (with reasons) here")
     add_shard_args(f)
-    add_executor_args(p)
+    add_execution_args(p)
     return p
 
 
@@ -203,12 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sources = sum(bool(x) for x in (args.seed or args.seed_file, args.warcs, args.html))
     if sources != 1:
         raise SystemExit("give exactly one input: --seed/--seed-file (crawl), --warcs or --html")
-    config = CrawlConfig(
-        user_agent=args.user_agent, delay=args.delay, concurrency=args.concurrency,
-        per_host_concurrency=args.per_host_concurrency, timeout=args.timeout, retries=args.retries,
-        max_redirects=args.max_redirects, max_bytes=int(args.max_response_mb * 2**20), max_pages=args.max_pages,
-        sitemaps=not args.no_sitemaps, feeds=not args.no_feeds, obey_robots=not args.ignore_robots, warc_max_bytes=int(args.warc_mb * 2**20),
-        retry_failed=args.retry_failed,
+    config = options_from_args(
+        CrawlConfig, args, exclude=_CRAWL_OPTIONS_BY_HAND, max_bytes=int(args.max_response_mb * 2**20),
+        warc_max_bytes=int(args.warc_mb * 2**20), obey_robots=not args.ignore_robots,
     )
     try:
         scope = _scope_from_args(args, languages)
@@ -217,9 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = run_websites(
         args.output, scope=scope, warcs=args.warcs, html=args.html, base_url=args.base_url,
         warc_folder=args.warc_folder, crawl_config=config, crawl_tasks=args.crawl_tasks,
-        logging_dir=args.logging_dir, languages=languages, lang_threshold=args.lang_threshold,
-        keyword_filter=not args.no_keyword_filter, rejected_output=args.rejected, min_chars=args.min_chars,
-        **shard_kwargs(args), **executor_kwargs(args),
+        overwrite=args.overwrite, execution=execution_from_args(args), languages=languages,
+        lang_threshold=args.lang_threshold, keyword_filter=not args.no_keyword_filter,
+        rejected_output=args.rejected, min_chars=args.min_chars, **shard_kwargs(args),
     )
     print_summary(summary)
     return 0

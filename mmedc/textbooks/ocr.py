@@ -30,20 +30,21 @@ import math
 import os
 import re
 import shutil
+from dataclasses import dataclass
 from typing import Any
 
 from datatrove.utils.logging import logger
 
-# ISO 639-1 -> tesseract traineddata
-TESSERACT_LANGS = {"en": "eng", "zh": "chi_sim", "ja": "jpn", "fr": "fra", "ru": "rus", "es": "spa"}
-# Debian/Ubuntu package names for the packs
-_APT = {"eng": "tesseract-ocr-eng", "chi_sim": "tesseract-ocr-chi-sim", "jpn": "tesseract-ocr-jpn",
-        "fra": "tesseract-ocr-fra", "rus": "tesseract-ocr-rus", "spa": "tesseract-ocr-spa", "osd": "tesseract-ocr-osd"}
+from mmedc.lang import CJK_RANGES, LANGUAGES, tesseract_code
+
+# ISO 639-1 -> tesseract traineddata, and the Debian packages of the packs: from the one language table
+TESSERACT_LANGS = {code: lang.tesseract for code, lang in LANGUAGES.items()}
+_APT = {lang.tesseract: lang.apt_package for lang in LANGUAGES.values()} | {"osd": "tesseract-ocr-osd"}
 # OSD script name -> language when the script decides it
 _SCRIPT_LANG = {"Han": "zh", "HanS": "zh", "HanT": "zh", "Japanese": "ja", "Hiragana": "ja", "Katakana": "ja",
                 "Cyrillic": "ru"}
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CJK = CJK_RANGES
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
 
 
@@ -52,8 +53,9 @@ class MissingLanguagePackError(RuntimeError):
 
 
 def tesseract_lang(code: str) -> str:
-    """``"en"`` -> ``"eng"``; tesseract names (``"eng"``, ``"chi_sim+eng"``) pass through."""
-    return TESSERACT_LANGS.get(code, code)
+    """``"en"`` -> ``"eng"``; tesseract names (``"eng"``, ``"chi_sim+eng"``) pass through; an unknown
+    code is a ``ValueError`` (:func:`mmedc.lang.tesseract_code`)."""
+    return tesseract_code(code)
 
 
 @functools.lru_cache(maxsize=1)
@@ -106,6 +108,40 @@ def render_page(page: Any, dpi: int = 300, max_pixels: int = 12_000_000):
     return image, scale * 72.0
 
 
+def stored_page_image(page: Any, max_pixels: int = 12_000_000, min_cover: float = 0.9,
+                      dpi_range: tuple[float, float] = (150, 600)) -> tuple[Any, float] | None:
+    """The image of a page that is one page-sized image (a scan), as stored: ``(greyscale image, dpi)``.
+
+    ``None`` (render the page instead) when the page holds other objects or several images, when the
+    image covers less than ``min_cover`` of the page, is rotated or mirrored by its matrix, has more
+    than ``max_pixels`` pixels, or a resolution outside ``dpi_range``. Why: OCR'ing the image as
+    stored, at its own resolution, reads the scanner's pixels rather than a resampled copy, and saves
+    the render (what ocrmypdf does).
+    """
+    objects = list(page.get_objects(max_depth=1))
+    if len(objects) != 1:
+        return None
+    obj = objects[0]
+    import pypdfium2.raw as pdfium_c
+
+    if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+        return None
+    m = obj.get_matrix()
+    if abs(m.b) > 1e-6 or abs(m.c) > 1e-6 or m.a <= 0 or m.d <= 0:
+        return None
+    width_pt, height_pt = page.get_size()
+    if m.a * m.d < min_cover * width_pt * height_pt:
+        return None
+    w, h = obj.get_px_size()
+    if w * h > max_pixels:
+        return None
+    dpi = w / (m.a / 72.0)
+    if not dpi_range[0] <= dpi <= dpi_range[1] or abs(h / (m.d / 72.0) - dpi) > 0.05 * dpi:
+        return None
+    image = obj.get_bitmap(render=False).to_pil()  # pdfium's own buffer: copied before the page closes
+    return (image.copy() if image.mode == "L" else image.convert("L")), dpi
+
+
 _FULLWIDTH = {"!": "！", "?": "？", ",": "，", ";": "；", ":": "：", "(": "（", ")": "）"}
 # ASCII punctuation that tesseract reads where CJK text has the full-width form: after a CJK character
 # (or before one, for an opening parenthesis), with any spaces tesseract put around it
@@ -118,6 +154,19 @@ def clean_ocr_text(text: str) -> str:
     text = _CJK_PUNCT.sub(lambda m: _FULLWIDTH[next(g for g in m.groups() if g)], text)
     text = _CJK_GAP.sub("", text)
     return "\n".join(line.rstrip() for line in text.splitlines())
+
+
+# Roman numerals as tesseract's Russian model reads them: II as П, III as Ш, VII as УП, XII as ХП.
+# A standalone token of these letters holding П or Ш is not a Russian word (П and Ш never stand alone)
+_CYRILLIC_ROMAN = re.compile(r"(?<![^\W\d_])[УХ]{0,2}[ПШ](?![^\W\d_])")
+_TO_ROMAN = str.maketrans({"П": "II", "Ш": "III", "У": "V", "Х": "X"})
+
+
+def fix_cyrillic_roman(text: str) -> str:
+    """Roman numerals that tesseract's ``rus`` model read as Cyrillic look-alikes, written back in Latin
+    (``факторы П, УП`` -> ``факторы II, VII``). Why: Russian medical text is full of them (clotting
+    factors, cranial nerves, stages, types of diabetes), and ``rus+eng`` costs 16% more time per page."""
+    return _CYRILLIC_ROMAN.sub(lambda m: m.group().translate(_TO_ROMAN), text)
 
 
 # tesseract models that read thin strokes badly (measured: chi_sim; jpn and the alphabetic ones do not)
@@ -180,6 +229,103 @@ def ocr_image(image: Any, lang: str = "eng", psm: int = 3, timeout: float = 0, d
     config = f"--psm {psm}" + (f" --dpi {int(dpi)}" if dpi else "")
     text = pytesseract.image_to_string(image, lang=langs, config=config, timeout=timeout)
     return clean_ocr_text(text)
+
+
+@dataclass
+class OcrReading:
+    """One tesseract pass over a page: its text, confidence and line geometry.
+
+    ``confidence``: mean word confidence (0-100) weighted by word length, ``None`` without words;
+    ``lines``: ``(y, height)`` of each non-blank text line in reading order (``y`` grows upwards, as
+    in a PDF, so :func:`mmedc.textbooks.layout.margins` reads it), ``None`` when it does not match the
+    text's lines; ``vertical``: share of the text in line boxes taller than wide (vertical writing).
+    """
+
+    text: str
+    confidence: float | None = None
+    lines: list[tuple[float, float]] | None = None
+    vertical: float = 0.0
+    words: int = 0
+
+
+def _parse_tsv(tsv: str) -> tuple[float | None, list[tuple[float, float, float, int]], int]:
+    """Confidence, per text line ``(bottom, height, width, chars)`` and word count from tesseract's TSV."""
+    total = weight = 0.0
+    words = 0
+    lines: dict[tuple[str, str, str, str], list[list[float]]] = {}
+    for row in tsv.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) < 12 or cols[0] != "5" or not cols[11].strip():
+            continue
+        try:
+            left, top, w, h, conf = (float(c) for c in cols[6:11])
+        except ValueError:
+            continue
+        if conf < 0:
+            continue
+        n = len(cols[11].strip())
+        total += conf * n
+        weight += n
+        words += 1
+        lines.setdefault((cols[1], cols[2], cols[3], cols[4]), []).append([left, top, w, h, n])
+    out = []
+    for boxes in lines.values():
+        bottom = max(b[1] + b[3] for b in boxes)
+        top = min(b[1] for b in boxes)
+        left = min(b[0] for b in boxes)
+        right = max(b[0] + b[2] for b in boxes)
+        heights = sorted(b[3] for b in boxes)
+        # a line's type size: the median word height (one word with a descender or a capital does not decide)
+        out.append((bottom, heights[len(heights) // 2] if right - left >= bottom - top else bottom - top,
+                    right - left, int(sum(b[4] for b in boxes))))
+    return (total / weight if weight else None), out, words
+
+
+def ocr_read(image: Any, lang: str = "eng", psm: int = 3, timeout: float = 0, dpi: float | None = None) -> OcrReading:
+    """OCR one image with one tesseract run that writes both its text and its word table (TSV), so the
+    confidence and the line geometry cost no second pass. ``lang`` is ISO or tesseract, ``+``-joined."""
+    import pytesseract
+    from pytesseract import pytesseract as engine
+
+    _env()
+    langs = tesseract_code(lang)
+    config = f"--psm {psm}" + (f" --dpi {int(dpi)}" if dpi else "") + " -c tessedit_create_tsv=1"
+    with engine.save(image) as (base, filename):
+        engine.run_tesseract(filename, base, "txt", langs, config=config, timeout=timeout)
+        with open(f"{base}.txt", "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        try:
+            with open(f"{base}.tsv", "rb") as f:
+                tsv = f.read().decode("utf-8", "replace")
+        except OSError:
+            tsv = ""
+    del pytesseract
+    text = clean_ocr_text(text)
+    if "rus" in langs.split("+"):
+        text = fix_cyrillic_roman(text)
+    confidence, boxes, words = _parse_tsv(tsv)
+    filled = [ln for ln in text.splitlines() if ln.strip()]
+    lines = [(-bottom, height) for bottom, height, _w, _n in boxes] if len(boxes) == len(filled) else None
+    chars = sum(b[3] for b in boxes)
+    vertical = sum(b[3] for b in boxes if b[3] >= 3 and b[1] > 1.5 * b[2]) / chars if chars else 0.0
+    return OcrReading(text, confidence, lines, vertical, words)
+
+
+def read_page(image: Any, lang: str = "eng", psm: int = 3, timeout: float = 0, dpi: float | None = None,
+              min_coherence: float = 0.6) -> tuple[OcrReading, bool]:
+    """:func:`ocr_page` with the confidence and line geometry of the reading kept (:class:`OcrReading`).
+
+    Returns ``(reading, read_again)``; a page shredded by layout analysis is read again as one block
+    (psm 6) and the more coherent reading kept.
+    """
+    first = ocr_read(image, lang, psm=psm, timeout=timeout, dpi=dpi)
+    if psm != 3 or len("".join(first.text.split())) < 40:
+        return first, False
+    coherence = line_coherence(first.text)
+    if coherence >= min_coherence:
+        return first, False
+    again = ocr_read(image, lang, psm=6, timeout=timeout, dpi=dpi)
+    return (again, True) if line_coherence(again.text) > coherence else (first, False)
 
 
 def line_coherence(text: str, min_chars: int = 8) -> float:

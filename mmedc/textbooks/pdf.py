@@ -13,6 +13,12 @@ metadata has ``pages`` (per page: PDF page number, character span, method, print
 Bad input (not a PDF, corrupt, truncated, encrypted, zero pages, a page that fails) is counted with
 ``stat_update`` under ``error_<reason>``, logged with the file name and reason, and skipped; the run
 goes on. A missing Tesseract language pack is an error at the start of the run.
+
+The file is long (over 500 lines) because the reader is one datatrove block whose steps share its
+options and its stats: opening and classifying bad input, book language (option, sidecar, detection),
+per-page text layer and layout, the OCR loop with its per-page decisions (stored image or render,
+thickening, orientation retry, confidence), and assembling Documents. The OCR engine itself is in
+``ocr.py``, the margins in ``layout.py``, the cleanup rules in ``rules.py``.
 """
 
 from __future__ import annotations
@@ -29,23 +35,27 @@ from datatrove.io import DataFileLike, DataFolderLike
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
-from mmedc.textbooks.cleanup import find_page_number
+from mmedc.lang import normalize_language, resolve_language
+from mmedc.textbooks.layout import line_geometry, margins
 from mmedc.textbooks.ocr import (
     TESSERACT_LANGS,
     detect_ocr_language,
     detect_text_language,
     needs_thickening,
-    ocr_page,
+    read_page,
     render_page,
     require_languages,
+    stored_page_image,
     thicken_strokes,
     upright,
 )
+from mmedc.textbooks.rules import find_page_number
 
 ENGINES = ("pypdfium2", "pdfplumber")
 PAGE_SEPARATOR = "\f"
 
 _GARBAGE = re.compile(r"\(cid:\d+\)|[\ufffd\ue000-\uf8ff]")
+_LEADERS = re.compile(r"([.·…_\-–—=*~ ])\1{2,}|(?:\. ){2,}")
 
 
 class PdfError(Exception):
@@ -61,7 +71,8 @@ def classify_page(text: str, has_images: bool = True, min_chars: int = 30, min_a
     """Classify a page from its text layer: ``("text"|"scanned"|"empty", reason)``.
 
     Scanned: fewer than ``min_chars`` visible characters on a page with images, a share of letters
-    and digits below ``min_alnum_share`` (a text layer of symbols or a hidden OCR layer gone wrong), or
+    and digits below ``min_alnum_share`` (a text layer of symbols or a hidden OCR layer gone wrong;
+    dot leaders and mathematical symbols do not count against it: contents and formulas are text), or
     more than ``max_garbage_share`` of unmapped glyphs (``(cid:NN)``, U+FFFD, private-use characters).
     A page with little text and no image is ``empty`` (blank pages are not OCR'd).
     """
@@ -71,8 +82,10 @@ def classify_page(text: str, has_images: bool = True, min_chars: int = 30, min_a
     garbage = sum(len(m.group()) for m in _GARBAGE.finditer(text))
     if garbage / len(visible) > max_garbage_share:
         return "scanned", "garbage"
-    alnum = sum(1 for c in visible if c.isalnum())
-    if alnum / len(visible) < min_alnum_share:
+    # dot leaders of a contents page and the symbols of formulas are text, not a broken layer
+    judged = [c for c in _LEADERS.sub("", text) if not c.isspace() and unicodedata.category(c) != "Sm"]
+    alnum = sum(1 for c in judged if c.isalnum())
+    if judged and alnum / len(judged) < min_alnum_share:
         return "scanned", "low_alnum"
     return "text", "ok"
 
@@ -86,8 +99,34 @@ def _normalise_layer(text: str) -> str:
 
 def iso_language(lang: str) -> str:
     """First language of a ``+``-joined book language, as ISO 639-1 (``"chi_sim+eng"`` -> ``"zh"``)."""
-    first = lang.split("+")[0]
-    return {v: k for k, v in TESSERACT_LANGS.items()}.get(first, first)
+    return normalize_language(lang.split("+")[0]) or lang
+
+
+def book_language(lang: str) -> str:
+    """A book language (ISO 639-1 or tesseract names, ``+``-joined) as ISO codes: ``"rus+eng"`` -> ``"ru+en"``;
+    an unknown code is a ``ValueError`` naming it."""
+    if not isinstance(lang, str) or not lang.strip():
+        raise ValueError(f"a book language must be a non-empty string, got {lang!r}")
+    return "+".join(dict.fromkeys(resolve_language(code.strip()) for code in lang.split("+")))
+
+
+_PAGES_COUNT_ZERO = re.compile(rb"/Type\s*/Pages\b[^>]*?/Count\s+0\b|/Count\s+0\b[^>]*?/Type\s*/Pages\b")
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def _empty_page_tree(f, max_bytes: int = 1 << 20) -> bool:
+    """Whether a PDF pdfium refused is a whole document (a catalog, ``%%EOF`` at its end) with an empty
+    page tree (``/Count 0`` and no page object); read at most ``max_bytes`` (a document with no pages
+    is small)."""
+    try:
+        f.seek(0)
+        data = f.read(max_bytes + 1)
+    except OSError:
+        return False
+    if len(data) > max_bytes:
+        return False
+    whole = b"/Catalog" in data and b"%%EOF" in data[-1024:]
+    return whole and bool(_PAGES_COUNT_ZERO.search(data)) and not _PAGE_OBJECT.search(data)
 
 
 def _has_images(page: Any) -> bool:
@@ -109,11 +148,13 @@ class PdfReader(BaseDiskReader):
         engine: text-layer engine, ``"pypdfium2"`` (default: faster and as accurate, see the docs) or
             ``"pdfplumber"``.
         ocr: ``"auto"`` (OCR pages classified as scanned), ``"never"``, or ``"always"``.
-        language: the books' language, ISO 639-1 (``"fr"``), ``+``-joined for bilingual books
-            (``"en+fr"``), a dict from file name or stem to language, or a callable ``path -> lang``.
+        language: the books' language, ISO 639-1 (``"fr"``) or tesseract (``"fra"``), ``+``-joined for
+            bilingual books (``"en+fr"``), a dict from file name or stem to language, or a callable
+            ``path -> lang``; an unknown code is a ``ValueError`` (from a sidecar or the callable: the
+            book's language is detected instead, counted as ``error_bad_language``).
         sidecar: read ``<book>.json`` beside a PDF (``{"language": "fr", "title": "..."}``) when present.
-        ocr_languages: the languages OCR may use and detection chooses from; their packs are checked
-            at the start of the run (:class:`~mmedc.textbooks.ocr.MissingLanguagePackError`).
+        ocr_languages: the languages OCR may use and detection chooses from (ISO or tesseract codes;
+            an unknown one is a ``ValueError``); their packs are checked at the start of the run (:class:`~mmedc.textbooks.ocr.MissingLanguagePackError`).
         default_language: OCR language when none is given and detection fails.
         dpi / max_pixels: OCR render resolution and its bound in pixels per page.
         min_page_chars / min_alnum_share / max_garbage_share: page classification thresholds.
@@ -126,6 +167,20 @@ class PdfReader(BaseDiskReader):
         rotate_threshold: minimum OSD orientation confidence to rotate a page.
         thicken: thicken thin strokes before OCR in the languages whose model gains from it (Chinese;
             see :func:`~mmedc.textbooks.ocr.thicken_strokes`); such pages carry ``ocr_thickened``.
+        layout: measure which lines of a text-layer page stand apart from the body at its top and bottom
+            (``margin_top`` / ``margin_bottom`` in the page metadata, :mod:`mmedc.textbooks.layout`), so
+            that cleanup takes only those for headers, footers and footnotes (pypdfium2 engine only;
+            OCR'd pages get theirs from tesseract's line boxes).
+        stored_image: OCR a page that is one page-sized image from that image as stored, at its own
+            resolution (no re-render; ``ocr_source: "stored"``), when it is within ``max_pixels`` and
+            its resolution is at least ``dpi`` (a lower one is rendered at ``dpi``).
+        min_ocr_confidence: an OCR'd page whose mean word confidence (0-100, kept as ``ocr_conf``) is
+            below this is not text (a photo, a plate, noise): its text is dropped and counted
+            (``pages_ocr_low_confidence``).
+        retry_confidence: a page read below this confidence is checked for its orientation (OSD) and,
+            when turned, read again upright; the more confident reading is kept
+            (``pages_rotated_low_confidence``). Upright pages of real scans read at 85-97, an
+            upside-down one at 12 (measured, docs/textbooks.md); 0 turns the retry off.
     """
 
     name = "📕 PDF books"
@@ -153,6 +208,10 @@ class PdfReader(BaseDiskReader):
         rotate_pages: bool = False,
         rotate_threshold: float = 5.0,
         thicken: bool = True,
+        layout: bool = True,
+        stored_image: bool = True,
+        min_ocr_confidence: float = 40.0,
+        retry_confidence: float = 60.0,
         limit: int = -1,
         skip: int = 0,
         file_progress: bool = False,
@@ -174,10 +233,18 @@ class PdfReader(BaseDiskReader):
             raise ValueError("dpi must be >= 50 and max_pixels >= 100000")
         self.engine = engine
         self.ocr = ocr
+        if isinstance(language, str):
+            language = book_language(language)
+        elif isinstance(language, dict):
+            language = {name: book_language(value) for name, value in language.items()}
         self.language = language
         self.sidecar = sidecar
-        self.ocr_languages = tuple(ocr_languages)
-        self.default_language = default_language
+        if isinstance(ocr_languages, str):
+            ocr_languages = tuple(ocr_languages.split("+"))
+        self.ocr_languages = tuple(dict.fromkeys(resolve_language(code) for code in ocr_languages))
+        if not self.ocr_languages:
+            raise ValueError("ocr_languages must name at least one language")
+        self.default_language = book_language(default_language)
         self.dpi = dpi
         self.max_pixels = max_pixels
         self.min_page_chars = min_page_chars
@@ -189,13 +256,10 @@ class PdfReader(BaseDiskReader):
         self.rotate_pages = rotate_pages
         self.rotate_threshold = rotate_threshold
         self.thicken = thicken
-        if isinstance(language, str):
-            self._check_language(language)
-
-    def _check_language(self, lang: str) -> None:
-        for code in lang.split("+"):
-            if code not in TESSERACT_LANGS and code not in TESSERACT_LANGS.values():
-                raise ValueError(f"unknown book language {code!r}; use one of {', '.join(TESSERACT_LANGS)}")
+        self.layout = layout
+        self.stored_image = stored_image
+        self.min_ocr_confidence = min_ocr_confidence
+        self.retry_confidence = retry_confidence
 
     # -- run ---------------------------------------------------------------------------------
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -236,7 +300,9 @@ class PdfReader(BaseDiskReader):
             msg = str(exc)
             if "password" in msg.lower():
                 reason = "encrypted"
-            elif "PDFium: Success" in msg:  # pdfium refuses a well-formed document whose page tree is empty
+            elif _empty_page_tree(f):
+                # pdfium refuses a well-formed document whose page tree is empty without setting its
+                # error code, so its message repeats whatever error an earlier file left: look ourselves
                 reason, msg = "zero_pages", "the document has no pages"
             else:
                 reason = "corrupt"
@@ -281,7 +347,7 @@ class PdfReader(BaseDiskReader):
             info["language"], info["language_source"] = lang, "option"
         if "language" in info:
             try:
-                self._check_language(info["language"])
+                info["language"] = book_language(info["language"])
             except ValueError as exc:
                 logger.warning(f"{filepath}: {exc}; detecting the language instead")
                 self.stat_update("error_bad_language")
@@ -351,8 +417,10 @@ class PdfReader(BaseDiskReader):
                 plumber.close()
             pdf.close()
 
-    def _layer_text(self, pdf, plumber, i: int) -> tuple[str, bool]:
+    def _layer_text(self, pdf, plumber, i: int) -> tuple[str, bool, tuple[list[str], list[str]] | None]:
+        """A page's text layer, whether it has images, and its margins (:func:`~mmedc.textbooks.layout.margins`)."""
         page = pdf[i]
+        layout = None
         try:
             if plumber is not None:
                 text = plumber.pages[i].extract_text() or ""
@@ -361,13 +429,16 @@ class PdfReader(BaseDiskReader):
                 textpage = page.get_textpage()
                 try:
                     text = textpage.get_text_range()
+                    if self.layout and text.strip():
+                        geometry = line_geometry(textpage, text)
+                        layout = margins(geometry) if geometry else None
                 finally:
                     textpage.close()
             text = _normalise_layer(text)
             # image objects only matter for a page with little text (scanned or blank?): walking a page's
             # objects is costly on pages with many, so only then
             few = sum(1 for c in text if not c.isspace()) < self.min_page_chars
-            return text, _has_images(page) if few else True
+            return text, _has_images(page) if few else True, layout
         finally:
             page.close()
 
@@ -377,11 +448,13 @@ class PdfReader(BaseDiskReader):
         for i in range(len(pdf)):
             entry: dict[str, Any] = {"page": i + 1, "text": "", "method": "empty"}
             try:
-                text, has_images = self._layer_text(pdf, plumber, i)
+                text, has_images, layout = self._layer_text(pdf, plumber, i)
                 kind, reason = classify_page(text, has_images, self.min_page_chars, self.min_alnum_share,
                                              self.max_garbage_share)
                 if text.strip():  # kept even when short: OCR replaces it only when it reads something
                     entry["text"], entry["method"] = text, "text"
+                    if layout is not None:
+                        entry["margin_top"], entry["margin_bottom"] = layout
                 if self.ocr == "always" or (kind == "scanned" and self.ocr == "auto"):
                     entry["ocr_reason"] = reason if kind == "scanned" else "forced"
                     scanned.append(i)
@@ -394,10 +467,24 @@ class PdfReader(BaseDiskReader):
         self._resolve_language(pdf, pages, scanned, filepath, info)
         if scanned:
             self._ocr_pages(pdf, pages, scanned, filepath, info)
+            self._check_ocr_language(pages, filepath, info)
         for entry in pages:
             lines = [ln.strip() for ln in entry["text"].splitlines() if ln.strip()]
             entry["printed"] = find_page_number(lines[:2] + lines[-2:]) if lines else None
         return pages
+
+    def _check_ocr_language(self, pages: list[dict[str, Any]], filepath: str, info: dict[str, Any]) -> None:
+        """Count (``ocr_language_mismatch``) a given language that the OCR'd text contradicts."""
+        if info.get("language_source") not in ("option", "sidecar"):
+            return
+        text = "\n".join(p["text"] for p in pages if p["method"] == "ocr")[:20000]
+        if len(text.strip()) < 200:
+            return
+        found = detect_text_language(text)
+        if found and found not in info["language"].split("+"):
+            info["ocr_language_detected"] = found
+            self.stat_update("ocr_language_mismatch")
+            logger.warning(f"{filepath}: OCR'd as {info['language']!r} but its text reads as {found!r}")
 
     def _resolve_language(self, pdf, pages, scanned: list[int], filepath: str, info: dict[str, Any]):
         if info.get("language"):
@@ -426,16 +513,31 @@ class PdfReader(BaseDiskReader):
             logger.info(f"{filepath}: language not detected, OCR with {self.default_language!r}")
         return info["language"]
 
+    def _page_image(self, pdf, i: int) -> tuple[Any, float, str]:
+        """The image to OCR for page ``i``: ``(image, dpi, source)``; ``source`` is ``"stored"`` when the
+        page is one page-sized image OCR'd as stored (:func:`~mmedc.textbooks.ocr.stored_page_image`),
+        ``"render"`` when the page was rendered."""
+        page = pdf[i]
+        try:
+            if self.stored_image:
+                # below the render resolution, a render upsamples to what tesseract reads best
+                found = stored_page_image(page, self.max_pixels, dpi_range=(0.95 * self.dpi, 2.5 * self.dpi))
+                if found is not None:
+                    return found[0], found[1], "stored"
+            image, dpi = render_page(page, self.dpi, self.max_pixels)
+            return image, dpi, "render"
+        finally:
+            page.close()
+
     def _ocr_pages(self, pdf, pages, scanned: list[int], filepath: str, info: dict[str, Any]) -> None:
         lang = info["language"]
         for i in scanned:
             try:
                 with self.track_time("ocr"):
-                    page = pdf[i]
-                    try:
-                        image, dpi = render_page(page, self.dpi, self.max_pixels)
-                    finally:
-                        page.close()
+                    image, dpi, source = self._page_image(pdf, i)
+                    if source == "stored":
+                        pages[i]["ocr_source"] = "stored"
+                        self.stat_update("pages_ocr_stored_image")
                     if self.rotate_pages:
                         image, turned = upright(image, self.rotate_threshold)
                         if turned:
@@ -446,16 +548,44 @@ class PdfReader(BaseDiskReader):
                         if thickened:
                             pages[i]["ocr_thickened"] = True
                             self.stat_update("pages_ocr_thickened")
-                    text, again = ocr_page(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi,
-                                           thicken=False)
+                    reading, again = read_page(image, lang, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi)
+                    if (not self.rotate_pages and reading.confidence is not None
+                            and reading.confidence < self.retry_confidence):
+                        # a low first-pass confidence is what a sideways or upside-down scan gives: ask
+                        # OSD, and keep a turned page's reading when it is more confident
+                        turned_image, turned = upright(image, self.rotate_threshold)
+                        if turned:
+                            second, again2 = read_page(turned_image, lang, psm=self.psm, timeout=self.ocr_timeout,
+                                                       dpi=dpi)
+                            if (second.confidence or 0) > reading.confidence:
+                                reading, again = second, again2
+                                pages[i]["rotated"] = turned
+                                self.stat_update("pages_rotated_low_confidence")
                     if again:
                         pages[i]["ocr_psm"] = 6
                         self.stat_update("pages_ocr_read_as_block")
                     image.close()
-                text = unicodedata.normalize("NFC", text).replace("\f", "\n")
+                text = unicodedata.normalize("NFC", reading.text).replace("\f", "\n")
+                if reading.confidence is not None:
+                    pages[i]["ocr_conf"] = round(reading.confidence, 1)
+                if reading.vertical >= 0.5:
+                    pages[i]["ocr_vertical"] = round(reading.vertical, 2)
+                    self.stat_update("pages_ocr_vertical")
+                    logger.warning(f"{filepath}: page {i + 1} has vertical text (read as horizontal lines)")
+                if reading.confidence is not None and reading.confidence < self.min_ocr_confidence:
+                    # what tesseract reads at this confidence is not text (a photo, a plate, noise)
+                    self.stat_update("pages_ocr_low_confidence")
+                    logger.info(f"{filepath}: page {i + 1} OCR confidence {reading.confidence:.0f} "
+                                f"< {self.min_ocr_confidence}: its text is dropped")
+                    pages[i]["ocr_rejected"] = "low_confidence"
+                    text = ""
                 if text.strip() or not pages[i]["text"].strip():
                     pages[i]["text"], pages[i]["method"] = text, "ocr"
-                if dpi < self.dpi - 1:
+                    if reading.lines is not None and text.strip():
+                        layout = margins(reading.lines, small=0.88, large=1.2)
+                        if layout is not None:
+                            pages[i]["margin_top"], pages[i]["margin_bottom"] = layout
+                if dpi < self.dpi - 1 and source == "render":
                     pages[i]["ocr_dpi"] = round(dpi)
                     self.stat_update("pages_downscaled")
                 self.stat_update("pages_ocr")
@@ -480,9 +610,12 @@ class PdfReader(BaseDiskReader):
             span = {"page": p["page"], "start": offset, "end": offset + len(text), "method": p["method"]}
             if p.get("printed"):
                 span["printed"] = p["printed"]
-            for key in ("ocr_dpi", "rotated", "ocr_psm", "ocr_thickened"):
+            for key in ("ocr_dpi", "rotated", "ocr_psm", "ocr_thickened", "ocr_conf", "ocr_source", "ocr_vertical",
+                        "ocr_rejected"):
                 if p.get(key):
                     span[key] = p[key]
+            if p["method"] in ("text", "ocr") and "margin_top" in p:
+                span["margin_top"], span["margin_bottom"] = p["margin_top"], p["margin_bottom"]
             spans.append(span)
             parts.append(text)
             offset += len(text)

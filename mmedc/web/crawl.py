@@ -1,13 +1,14 @@
-"""A polite, resumable crawler that writes WARC files.
+"""The crawl scheduler and its pipeline step: a polite, resumable crawler that writes WARC files.
 
-What comes from well-kept libraries: HTTP from httpx (async, connection pooling, HTTP/1.1
-keep-alive), robots.txt (with ``Crawl-delay`` and ``Request-rate``) from protego, URL normalisation
-from courlan, sitemap parsing (XML, text, nested indexes) from ``trafilatura.sitemaps``, feed
-discovery and parsing from ``trafilatura.feeds``, WARC records from warcio. What is written here is
-what none of them does: the persistent frontier (:mod:`mmedc.web.frontier`), the per-site scope rules
-(:mod:`mmedc.web.scope`), WARC rotation with commit points (:mod:`mmedc.web.warc`), page-level robots
-directives, and the scheduler that ties per-host politeness to them. trafilatura's ``spider`` is not
-used as the engine: it fetches one page at a time, keeps its queue in memory and writes no WARC.
+The crawler is split by concern: HTTP, retries and bounded reads in :mod:`mmedc.web.http`, robots.txt,
+sitemaps and feeds in :mod:`mmedc.web.discover`, URL normalisation and link extraction in
+:mod:`mmedc.web.links`, the persistent frontier in :mod:`mmedc.web.frontier`, scope rules in
+:mod:`mmedc.web.scope`, WARC output in :mod:`mmedc.web.warc`. This module holds the configuration,
+the scheduler that ties per-host politeness to them (:class:`Crawler`), and :class:`CrawlToWarc`.
+trafilatura's ``spider`` is not used as the engine: it fetches one page at a time, keeps its queue in
+memory and writes no WARC. The file is long (about 550 lines) because the scheduler is one class whose
+parts (queues, politeness, redirects with their scope and robots checks, commits) share its state;
+split further they would pass that state around instead.
 
 Politeness: requests to one host start ``delay`` seconds apart (raised to the robots.txt
 ``Crawl-delay``/``Request-rate``, capped at ``max_crawl_delay``), at most ``per_host_concurrency``
@@ -20,16 +21,11 @@ reason and counted in the returned statistics.
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import gzip
-import random
-import re
 import time
 import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +33,22 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
+from mmedc.web.discover import feed_urls, load_robots, sitemap_urls
 from mmedc.web.encoding import decode_html
 from mmedc.web.frontier import DONE, FAILED, SKIPPED, Frontier
-from mmedc.web.scope import Scope, SiteRule, normalize_url, url_host
+from mmedc.web.http import (  # noqa: F401 - names kept importable from here for compatibility
+    DEFAULT_USER_AGENT,
+    RETRY_STATUSES,
+    Fetcher,
+    FetchError,
+    HostClock,
+    Response,
+    make_client,
+    parse_retry_after,
+)
+from mmedc.web.links import extract_links, normalize_url, robots_directives, url_host  # noqa: F401
+from mmedc.web.scope import Scope, SiteRule
 from mmedc.web.warc import HTML_TYPES, RotatingWarcWriter
-
-DEFAULT_USER_AGENT = "mmedc-crawler/0.1 (+https://github.com/mmedc/mmedc; multilingual medical corpus research)"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass
@@ -62,10 +67,14 @@ class CrawlConfig:
         backoff: first retry wait in seconds, doubled per attempt (with jitter).
         max_backoff: cap on any wait (backoff or Retry-After); a longer Retry-After gives up the page.
         max_redirects: redirect hops followed (each hop is checked against scope and robots).
-        max_bytes: bodies are cut at this size (the WARC record is marked ``WARC-Truncated: length``).
+        max_bytes: bodies are cut at this size, counted while they are read and while their
+            ``Content-Encoding`` is inflated (the WARC record is marked ``WARC-Truncated: length``);
+            sitemaps and feeds are inflated to at most this size too.
         content_types: MIME types stored; others are closed after the headers and counted.
         sitemaps: discover URLs from sitemaps (robots.txt ``Sitemap:`` lines, else ``/sitemap.xml``).
         max_sitemaps: sitemap documents read per host.
+        max_sitemap_urls: page URLs taken from the sitemaps of one host (the rest is counted as
+            ``sitemap_urls_cut`` and left to link discovery).
         feeds: read the feeds (RSS, Atom, JSON) announced by seed pages (``trafilatura.feeds``).
         max_feeds: feeds read per seed page.
         max_pages: stop after storing this many pages in total (``None``: no limit).
@@ -74,7 +83,8 @@ class CrawlConfig:
         verify_tls: verify HTTPS certificates.
         progress_every: log a progress line every this many stored pages (0: never).
         retry_failed: on start, queue again the pages that failed in an earlier run (timeouts, 5xx,
-            connection errors; not 404s, robots or scope decisions).
+            connection errors, an unreachable robots.txt; not 404s, robots or scope decisions). Each
+            page's attempts are counted in the state (``attempts``).
     """
 
     user_agent: str = DEFAULT_USER_AGENT
@@ -93,6 +103,7 @@ class CrawlConfig:
     content_types: tuple[str, ...] = HTML_TYPES
     sitemaps: bool = True
     max_sitemaps: int = 20
+    max_sitemap_urls: int = 100_000
     feeds: bool = True
     max_feeds: int = 3
     max_pages: int | None = None
@@ -109,139 +120,16 @@ class CrawlConfig:
             raise ValueError("delay >= 0, timeout > 0, max_bytes >= 1 and retries >= 0 are required")
 
 
-class _Fail(Exception):
-    def __init__(self, reason: str, http_status: int | None = None, skip: bool = False):
-        super().__init__(reason)
-        self.reason = reason
-        self.http_status = http_status
-        self.skip = skip  # True: not an error (robots, scope, content type), never retried
-
-
 @dataclass
-class _Response:
-    url: str
-    status: int
-    reason: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    http_version: str
-    truncated: bool = False
+class _Host(HostClock):
+    """A host's politeness clock plus the scheduler's view of it: its queue, robots.txt, readiness."""
 
-    def header(self, name: str) -> str:
-        name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), "")
-
-
-@dataclass
-class _Host:
-    name: str
-    delay: float
     queue: deque = field(default_factory=deque)
     inflight: int = 0
-    last_sent: float = float("-inf")
-    not_before: float = 0.0
     robots: Any = None
+    robots_unreachable: bool = False
     ready: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def next_request(self) -> float:
-        return max(self.last_sent + self.delay, self.not_before)
-
-    async def turn(self) -> None:
-        """Wait until this host may get the next request: ``delay`` after the previous one actually
-        started (measured when the wait ends, so a late request never shortens the next gap), and
-        not before a ``Retry-After`` hold. Requests to one host start one at a time, in order."""
-        async with self.start_lock:
-            while True:
-                wait = self.next_request - time.monotonic()
-                if wait <= 0:
-                    break
-                await asyncio.sleep(wait)
-            self.last_sent = time.monotonic()
-
-    def hold(self, seconds: float) -> None:
-        self.not_before = max(self.not_before, time.monotonic() + seconds)
-
-
-async def _with_deadline(coro: Any, seconds: float) -> Any:
-    """``await coro`` within ``seconds`` (``asyncio.timeout`` where available: no extra task)."""
-    if hasattr(asyncio, "timeout"):  # Python 3.11+
-        async with asyncio.timeout(seconds):
-            return await coro
-    return await asyncio.wait_for(coro, seconds)  # pragma: no cover - Python 3.10
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or ``None``."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-_HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-_BASE = re.compile(r"""<base\s[^>]*?href\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
-_META = re.compile(r"<meta\s[^>]*>", re.IGNORECASE)
-_META_ROBOTS = re.compile(r"""\bname\s*=\s*["']?\s*robots\b""", re.IGNORECASE)
-_META_CONTENT = re.compile(r"""\bcontent\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-
-
-def robots_directives(html: str, x_robots_tag: str = "") -> set[str]:
-    """``noindex`` / ``nofollow`` directives of a page: ``<meta name="robots">`` and ``X-Robots-Tag``
-    (values addressed to a named crawler, ``googlebot: noindex``, are ignored; ``none`` is both)."""
-    found: set[str] = set()
-    values = []
-    for tag in _META.findall(html[:16384]):
-        if _META_ROBOTS.search(tag):
-            m = _META_CONTENT.search(tag)
-            if m:
-                values.append(m.group(1) or m.group(2) or m.group(3) or "")
-    for part in x_robots_tag.split(","):
-        if ":" not in part.split("=")[0]:
-            values.append(part)
-    for value in values:
-        for d in value.lower().replace(";", ",").split(","):
-            d = d.strip()
-            if d == "none":
-                found |= {"noindex", "nofollow"}
-            elif d in ("noindex", "nofollow"):
-                found.add(d)
-    return found
-
-
-def extract_links(html: str, url: str) -> list[str]:
-    """Normalised http(s) targets of the ``<a href>`` links of a page (``<base href>`` honoured).
-
-    Written here rather than with ``courlan.extract_links``, which resolves and filters every link
-    with heuristics the scope rules then repeat, at three times the cost; normalisation is still
-    courlan's.
-    """
-    m = _BASE.search(html[:8192])
-    base = normalize_url(m.group(1), base=url) or url if m else url
-    out = []
-    for match in _HREF.finditer(html):
-        raw = match.group(1) or match.group(2) or match.group(3) or ""
-        if not raw or raw[0] == "#" or raw.startswith(("javascript:", "mailto:", "tel:", "data:")):
-            continue
-        u = normalize_url(html_unescape(raw), base=base)
-        if u is not None:
-            out.append(u)
-    return out
-
-
-def _looks_binary(head: bytes) -> bool:
-    """NUL bytes in the first KiB (UTF-16 pages, which have them, start with a byte-order mark)."""
-    return not head.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in head[:1024]
 
 
 class Crawler:
@@ -282,8 +170,6 @@ class Crawler:
         return asyncio.run(self.arun())
 
     async def arun(self) -> dict[str, int]:
-        import httpx
-
         cfg = self.config
         self.frontier = Frontier(self.state_path)
         self.writer = RotatingWarcWriter(
@@ -323,14 +209,9 @@ class Crawler:
             resumed = self.stored_total
             if resumed:
                 logger.info(f"crawl resumes from {self.state_path}: {resumed} pages already stored")
-            limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
-            timeout = httpx.Timeout(cfg.timeout)
-            async with httpx.AsyncClient(
-                headers={"User-Agent": cfg.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
-                timeout=timeout, limits=limits, follow_redirects=False, verify=cfg.verify_tls,
-                transport=self.transport, trust_env=False,
-            ) as client:
+            async with make_client(cfg, self.transport) as client:
                 self.client = client
+                self.fetcher = Fetcher(client, cfg, self.stats)
                 workers = [asyncio.create_task(self._worker()) for _ in range(cfg.concurrency)]
                 await asyncio.gather(*workers)
         finally:
@@ -429,11 +310,14 @@ class Crawler:
             return
         await self._prepare_host(host, site)
         if not self._allowed(host, url):
-            self._finish(url, SKIPPED, "robots_disallowed")
+            if host.robots_unreachable:  # a failure, not a decision: --retry-failed tries it again
+                self._finish(url, FAILED, "robots_unreachable")
+            else:
+                self._finish(url, SKIPPED, "robots_disallowed")
             return
         try:
             resp = await self._fetch(url, host, depth, scope_check=True, content_types=self.config.content_types)
-        except _Fail as f:
+        except FetchError as f:
             self._finish(url, SKIPPED if f.skip else FAILED, f.reason, f.http_status)
             return
         final = resp.url
@@ -504,6 +388,9 @@ class Crawler:
     def _allowed(self, host: _Host, url: str) -> bool:
         return host.robots is None or host.robots.can_fetch(url, self.config.user_agent)
 
+    def _robots_scheme(self, host: _Host) -> str:
+        return "https" if any(s.startswith("https://" + host.name) for s in self.scope.seeds) else "http"
+
     async def _prepare_host(self, host: _Host, site: SiteRule | None) -> None:
         if host.ready:
             return
@@ -512,83 +399,26 @@ class Crawler:
                 return
             sitemap_urls: list[str] = []
             if self.config.obey_robots:
-                sitemap_urls = await self._load_robots(host)
-            if self.config.sitemaps and site is not None and site.sitemaps and not self.frontier.sitemaps_done(host.name):
+                sitemap_urls = await load_robots(
+                    self._fetch_resource, host, self._robots_scheme(host), self.config, self.stats
+                )
+            # with robots.txt unreachable nothing is read: the sitemaps wait for a run that reaches it
+            if (self.config.sitemaps and site is not None and site.sitemaps and not host.robots_unreachable
+                    and not self.frontier.sitemaps_done(host.name)):
                 await self._discover_sitemaps(host, site, sitemap_urls)
                 self.frontier.set_sitemaps_done(host.name)
             host.ready = True
 
-    async def _load_robots(self, host: _Host) -> list[str]:
-        from protego import Protego
-
-        scheme = "https" if any(s.startswith("https://" + host.name) for s in self.scope.seeds) else "http"
-        url = f"{scheme}://{host.name}/robots.txt"
-        try:
-            resp = await self._fetch(url, host, 0, scope_check=False, content_types=None)
-        except _Fail as f:
-            if f.http_status is not None and 400 <= f.http_status < 500:
-                return []  # no robots.txt: everything allowed (RFC 9309 2.3.1.3)
-            # unreachable robots.txt (5xx, timeouts): assume complete disallow (RFC 9309 2.3.1.4)
-            logger.warning(f"crawl: {url} unreachable ({f.reason}): host {host.name} treated as disallowed")
-            self.stats["robots_unreachable"] += 1
-            host.robots = Protego.parse("User-agent: *\nDisallow: /\n")
-            return []
-        text, _ = decode_html(resp.body, resp.header("content-type"))
-        robots = Protego.parse(text)
-        host.robots = robots
-        ua = self.config.user_agent
-        delay = robots.crawl_delay(ua)
-        rate = robots.request_rate(ua)
-        wanted = max(float(delay or 0), rate.seconds / rate.requests if rate and rate.requests else 0.0)
-        if wanted > host.delay:
-            host.delay = min(wanted, max(self.config.max_crawl_delay, self.config.delay))
-        self.stats["robots_fetched"] += 1
-        return list(robots.sitemaps)
+    async def _fetch_resource(self, url: str, host: _Host, max_bytes: int | None = None) -> Response:
+        """A robots.txt, sitemap or feed: no scope check, any content type, redirects followed."""
+        return await self._fetch(url, host, 0, scope_check=False, content_types=None, max_bytes=max_bytes)
 
     async def _discover_sitemaps(self, host: _Host, site: SiteRule, from_robots: list[str]) -> None:
-        from trafilatura.sitemaps import DETECT_SITEMAP_LINK, SitemapObject
-
-        base = next((s for s in site.seeds if url_host(s) == host.name), f"http://{host.name}/")
-        root = base.split("/", 3)
-        baseurl = "/".join(root[:3])
-
-        class _Sitemap(SitemapObject):
-            # trafilatura's handler drops hosts courlan cannot parse as a domain (IPs, localhost);
-            # scope is decided by mmedc's rules instead, so only the sitemap/page split is kept
-            def handle_link(self, link: str) -> None:
-                if link == self.current_url:
-                    return
-                u = normalize_url(link, base=self.base_url)
-                if u is None:
-                    return
-                (self.sitemap_urls if DETECT_SITEMAP_LINK.search(u) else self.urls).append(u)
-
-        # target_lang: in sitemaps with hreflang alternates, only the site's language is taken
-        sm = _Sitemap(baseurl, host.name, [], site.language, True)
-        sm.sitemap_urls = list(reversed(from_robots)) or [f"{baseurl}/sitemap.xml"]
-        found = 0
-        while sm.sitemap_urls and len(sm.seen) < self.config.max_sitemaps:
-            sm.current_url = sm.sitemap_urls.pop()
-            sm.seen.add(sm.current_url)
-            if url_host(sm.current_url) != host.name or not self._allowed(host, sm.current_url):
-                continue
-            try:
-                resp = await self._fetch(sm.current_url, host, 0, scope_check=False, content_types=None)
-            except _Fail:
-                continue
-            body = resp.body
-            if body[:2] == b"\x1f\x8b":
-                try:
-                    body = gzip.decompress(body)[: self.config.max_bytes]
-                except (OSError, EOFError, zlib.error):
-                    continue
-            sm.content, _ = decode_html(body, resp.header("content-type"))
-            before = len(sm.urls)
-            sm.process()
-            found += len(sm.urls) - before
-            sm.sitemap_urls = [s for s in sm.sitemap_urls if s not in sm.seen]
+        urls = await sitemap_urls(
+            self._fetch_resource, host, site, from_robots, self.config, self.stats, self._allowed
+        )
         items = []
-        for u in dict.fromkeys(sm.urls):
+        for u in urls:
             reason = self.scope.reject_reason(u, 1)
             if reason:
                 self.stats[f"sitemap_{reason}"] += 1
@@ -602,76 +432,63 @@ class Crawler:
 
     async def _feed_links(self, html: str, page_url: str, host: _Host, known: set[str]) -> list[tuple[str, str, int]]:
         """Links (depth 1, in scope, new) from the feeds a seed page announces."""
-        from trafilatura.feeds import FeedParameters, determine_feed
-        from trafilatura.feeds import extract_links as feed_links
-
-        origin = "/".join(page_url.split("/", 3)[:3])
-        # external=True: trafilatura's own same-domain rule is replaced by mmedc's scope
-        params = FeedParameters(origin, host.name, page_url, True)
         out = []
-        for feed in determine_feed(html, params)[: self.config.max_feeds]:
-            feed = normalize_url(feed)
-            if feed is None or url_host(feed) != host.name or not self._allowed(host, feed):
+        for u in await feed_urls(self._fetch_resource, html, page_url, host, self.config, self.stats,
+                                          self._allowed):
+            if u in known or u in self._seen:
                 continue
-            try:
-                resp = await self._fetch(feed, host, 0, scope_check=False, content_types=None)
-            except _Fail:
+            reason = self.scope.reject_reason(u, 1)
+            if reason:
+                self.stats[f"feed_{reason}"] += 1
                 continue
-            self.stats["feeds_read"] += 1
-            text, _ = decode_html(resp.body, resp.header("content-type"))
-            for raw in feed_links(text, params):
-                u = normalize_url(raw)
-                if u is None or u in known or u in self._seen:
-                    continue
-                reason = self.scope.reject_reason(u, 1)
-                if reason:
-                    self.stats[f"feed_{reason}"] += 1
-                    continue
-                known.add(u)
-                out.append((u, url_host(u), 1))
+            known.add(u)
+            out.append((u, url_host(u), 1))
         self.stats["feed_urls"] += len(out)
         return out
 
     # -- HTTP ------------------------------------------------------------------------------------
     async def _fetch(
-        self, url: str, host: _Host, depth: int, scope_check: bool, content_types: tuple[str, ...] | None
-    ) -> _Response:
-        """GET ``url`` following redirects (each hop checked), with retries; raise ``_Fail``."""
+        self, url: str, host: _Host, depth: int, scope_check: bool, content_types: tuple[str, ...] | None,
+        max_bytes: int | None = None,
+    ) -> Response:
+        """GET ``url`` following redirects (each hop checked), with retries; raise ``FetchError``."""
         claimed: list[str] = []
         try:
-            return await self._follow(url, host, depth, scope_check, content_types, claimed)
+            return await self._follow(url, host, depth, scope_check, content_types, claimed, max_bytes)
         finally:
             self._inflight_urls.difference_update(claimed)
 
     async def _follow(
         self, url: str, host: _Host, depth: int, scope_check: bool, content_types: tuple[str, ...] | None,
-        claimed: list[str],
-    ) -> _Response:
+        claimed: list[str], max_bytes: int | None = None,
+    ) -> Response:
         chain = [url]
         current, current_host = url, host
         for hop in range(self.config.max_redirects + 1):
             if hop:
                 if scope_check and self.scope.reject_reason(current, depth):
-                    raise _Fail("offscope_redirect", skip=True)
+                    raise FetchError("offscope_redirect", skip=True)
                 name = url_host(current)
                 if name != current_host.name:
                     if scope_check and not self._mine(name):
-                        raise _Fail("offscope_redirect", skip=True)
+                        raise FetchError("offscope_redirect", skip=True)
                     current_host = self._host(name)
                     if scope_check:
                         await self._prepare_host(current_host, self.scope.site_for(current))
                 if scope_check and not self._allowed(current_host, current):
-                    raise _Fail("robots_disallowed_redirect", skip=True)
-            resp = await self._request(current, current_host, content_types)
+                    if current_host.robots_unreachable:
+                        raise FetchError("robots_unreachable")
+                    raise FetchError("robots_disallowed_redirect", skip=True)
+            resp = await self.fetcher.request(current, current_host, content_types, max_bytes)
             if 300 <= resp.status < 400:
                 location = resp.header("location")
                 nxt = normalize_url(location, base=current) if location else None
                 if nxt is None:
-                    raise _Fail("bad_redirect", resp.status)
+                    raise FetchError("bad_redirect", resp.status)
                 if nxt in chain:
-                    raise _Fail("redirect_loop", resp.status)
+                    raise FetchError("redirect_loop", resp.status)
                 if scope_check and (nxt in self._inflight_urls or self.frontier.status_of(nxt) == DONE):
-                    raise _Fail("duplicate_redirect_target", resp.status, skip=True)
+                    raise FetchError("duplicate_redirect_target", resp.status, skip=True)
                 if scope_check:
                     self._inflight_urls.add(nxt)
                     claimed.append(nxt)
@@ -679,69 +496,7 @@ class Crawler:
                 current = nxt
                 continue
             return resp
-        raise _Fail("too_many_redirects", 300)
-
-    async def _request(self, url: str, host: _Host, content_types: tuple[str, ...] | None) -> _Response:
-        import httpx
-
-        cfg = self.config
-        last: _Fail | None = None
-        for attempt in range(cfg.retries + 1):
-            await host.turn()
-            try:
-                resp = await _with_deadline(self._get(url, content_types), cfg.total_timeout)
-            except (httpx.TimeoutException, asyncio.TimeoutError):
-                last = _Fail("timeout")
-                wait = None
-            except httpx.TransportError as e:
-                last = _Fail("connection_error")
-                logger.debug(f"crawl: {url}: {e!r}")
-                wait = None
-            else:
-                if resp.status not in RETRY_STATUSES:
-                    if resp.status >= 400:
-                        raise _Fail(f"http_{resp.status}", resp.status, skip=resp.status in (404, 410))
-                    return resp
-                last = _Fail(f"http_{resp.status}", resp.status)
-                wait = parse_retry_after(resp.header("retry-after"))
-                if wait is not None and wait > cfg.max_backoff:
-                    self.stats["retry_after_too_long"] += 1
-                    raise last
-            if attempt == cfg.retries:
-                break
-            backoff = cfg.backoff * (2**attempt) * (0.75 + random.random() / 2)
-            wait = min(cfg.max_backoff, max(wait or 0.0, backoff))
-            self.stats[f"retry_{last.reason}"] += 1
-            host.hold(wait)
-        assert last is not None
-        raise last
-
-    async def _get(self, url: str, content_types: tuple[str, ...] | None) -> _Response:
-        cfg = self.config
-        async with self.client.stream("GET", url) as r:
-            status = r.status_code
-            headers = list(r.headers.multi_items())
-            version = r.http_version or "HTTP/1.1"
-            if status >= 300:
-                return _Response(url, status, r.reason_phrase, headers, b"", version)
-            mime = r.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-            if content_types is not None and mime and mime not in content_types:
-                raise _Fail("content_type", status, skip=True)
-            body = bytearray()
-            truncated = False
-            async for chunk in r.aiter_bytes():
-                body += chunk
-                if content_types is not None and not mime and len(body) >= 1024 and _looks_binary(body):
-                    raise _Fail("binary_content", status, skip=True)
-                if len(body) >= cfg.max_bytes:
-                    del body[cfg.max_bytes :]
-                    truncated = True
-                    break
-            if content_types is not None and _looks_binary(bytes(body[:1024])):
-                raise _Fail("binary_content", status, skip=True)
-            if truncated:
-                logger.info(f"crawl: {url}: body cut at max_bytes={cfg.max_bytes}")
-            return _Response(url, status, r.reason_phrase, headers, bytes(body), version, truncated)
+        raise FetchError("too_many_redirects", 300)
 
 
 def crawl(

@@ -1,14 +1,19 @@
-"""HTML to text: the ``HtmlExtractor`` block (trafilatura) and a reader for folders of HTML files.
+"""HTML to text: the ``HtmlExtractor`` block (trafilatura plus mmedc's rules) and a reader for folders of HTML files.
 
-``HtmlExtractor`` runs trafilatura's main-content extraction, keeping lists and tables (dosage
-tables, symptom lists and diagnostic criteria carry much of a medical page) and dropping comment
-sections, and keeps trafilatura's title and date plus the page's declared language (``<html lang>``
-or ``Content-Language``) as a hint for language ID. Like datatrove's own ``Trafilatura`` block it runs
-extraction in a sandbox process with a per-document timeout, so one pathological page cannot stall or
-crash a task; unlike it, it returns the metadata and counts every drop by reason.
+``HtmlExtractor`` runs trafilatura's main-content extraction in its best mode for these pages (comment
+sections dropped, fallbacks on, lists and tables kept: dosage tables, symptom lists and diagnostic
+criteria carry much of a medical page), and around it the rules of :mod:`mmedc.web.extract_rules`:
+warning boxes rescued before extraction, split article bodies joined and boilerplate lines
+(subscribe, cookie, copyright, disclaimer, "related articles", the repeated title) dropped after it.
+The page is parsed once and shared by the rules and trafilatura. Metadata is only what the corpus
+uses: the title (a cheap read of ``og:title`` / ``<h1>`` / ``<title>``) and the page's declared
+language (``<html lang>`` or ``Content-Language``, a hint for language ID); the publication date
+(htmldate, about a third of trafilatura's time per page) only with ``with_date=True``.
 
-The settings were chosen on the evaluation sets described in ``docs/websites.md`` (measured with
-``benchmarks/web_extract.py``).
+Like datatrove's own ``Trafilatura`` block it runs extraction in a sandbox process with a per-document
+timeout, so one pathological page cannot stall or crash a task; unlike it, it returns the metadata and
+counts every drop by reason. Every setting and rule was chosen on the evaluation pages described in
+``docs/websites.md`` (measured with ``benchmarks/web_extract.py``).
 """
 
 from __future__ import annotations
@@ -42,20 +47,27 @@ def html_language_hint(html: str) -> str | None:
 
 
 class HtmlExtractor(BaseExtractor):
-    """Extract the main text of HTML documents with trafilatura.
+    """Extract the main text of HTML documents with trafilatura and mmedc's clean-up rules.
 
     Input documents carry raw HTML in ``text`` (``WarcHtmlReader``, ``HtmlFolderReader``, or any
     reader) and optionally ``metadata["url"]``. Output documents carry the extracted text and metadata
-    ``title``, ``date``, ``html_lang`` (declared language, a hint: language ID decides), ``url``,
-    ``source`` (default ``"website"``, kept if already set) and ``extractor``.
+    ``title``, ``html_lang`` (declared language, a hint: language ID decides), ``url``, ``source``
+    (default ``"website"``, kept if already set), ``extractor``, and ``date`` with ``with_date=True``.
 
     Args:
         include_tables: keep table cells (default True).
         include_comments: keep user comment sections (default False: they are rarely medical prose).
         favor_precision / favor_recall: trafilatura's trade-off switches.
         fallback: let trafilatura fall back to its other algorithms (readability, jusText) when its
-            own result looks poor (slower, better on odd layouts).
+            own result looks poor (better on odd layouts, about 30% of its time).
+        fallback_below: run the fallbacks only on pages whose fast extraction (trafilatura's own
+            algorithm alone) is shorter than this many characters (default 500, twice trafilatura's
+            own minimum extraction size): on longer ones they replaced good text with worse about as
+            often as they helped (``docs/websites.md``). ``None``: trafilatura's cascade on every page.
         deduplicate: trafilatura's in-document duplicate-segment removal.
+        rules: apply :mod:`mmedc.web.extract_rules` (warning boxes, split bodies, boilerplate lines);
+            ``False`` gives trafilatura's text unchanged.
+        with_date: also find the publication date (htmldate; slower).
         min_chars: drop documents whose extracted text is shorter (counted as ``too_short``).
         timeout: seconds per document in the sandbox process; ``None`` runs in-process (faster on
             tiny pages, but a pathological page can stall the task).
@@ -73,7 +85,10 @@ class HtmlExtractor(BaseExtractor):
         favor_precision: bool = False,
         favor_recall: bool = False,
         fallback: bool = True,
+        fallback_below: int | None = 500,
         deduplicate: bool = False,
+        rules: bool = True,
+        with_date: bool = False,
         min_chars: int = 100,
         timeout: float | None = 10.0,
         source: str = "website",
@@ -87,48 +102,99 @@ class HtmlExtractor(BaseExtractor):
         self.favor_precision = favor_precision
         self.favor_recall = favor_recall
         self.fallback = fallback
+        self.fallback_below = fallback_below
         self.deduplicate = deduplicate
+        self.rules = rules
+        self.with_date = with_date
         self.min_chars = min_chars
         self.source = source
         self.prune_xpath = prune_xpath
         self._timeout = timeout
 
-    def trafilatura_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments passed to ``trafilatura.bare_extraction``."""
+    def trafilatura_kwargs(self, fast: bool | None = None) -> dict[str, Any]:
+        """Keyword arguments passed to ``trafilatura.extract`` (plain text, no metadata).
+
+        ``fast``: skip the fallbacks (default: unless ``fallback`` is on and ``fallback_below`` is None).
+        """
+        if fast is None:
+            fast = not self.fallback or self.fallback_below is not None
         return {
             "include_tables": self.include_tables,
             "include_comments": self.include_comments,
             "favor_precision": self.favor_precision,
             "favor_recall": self.favor_recall,
-            "no_fallback": not self.fallback,
+            "fast": fast,
             "deduplicate": self.deduplicate,
             "include_images": False,
             "include_links": False,
-            "with_metadata": True,
+            "with_metadata": False,
             "prune_xpath": self.prune_xpath,
         }
 
     def extract_record(self, html: str, url: str | None = None) -> dict[str, Any] | None:
-        """Extract one page: ``{"text", "title", "date", "html_lang", "url"}`` or ``None``."""
-        import trafilatura
+        """Extract one page: ``{"text", "title", "date", "html_lang", "url", "rules"}`` or ``None``.
 
-        if not html or not html.strip():
+        ``rules`` counts what the clean-up rules did (``boxes``, ``continued``, and the dropped lines
+        by reason), for the block's statistics.
+        """
+        import trafilatura
+        from trafilatura.utils import load_html
+
+        from mmedc.web.extract_rules import (
+            continue_split_body,
+            drop_boilerplate_lines,
+            join_definitions,
+            page_signals,
+            rescue_boxes,
+        )
+
+        if not html or html.isspace():
             return None
-        result = trafilatura.bare_extraction(html, url=url or None, **self.trafilatura_kwargs())
-        if result is None:
+        tree = load_html(html)  # trafilatura's own parser: one parse shared by the rules and trafilatura
+        if tree is None:
             return None
-        get = result.get if isinstance(result, dict) else (lambda k: getattr(result, k, None))
-        text = get("text") or ""
-        comments = get("comments") if self.include_comments else None
-        if comments:
-            text = f"{text}\n{comments}" if text else comments
+        signals = page_signals(tree)  # before trafilatura, which prunes the tree it is given
+        date = self._find_date(tree, url) if self.with_date else None
+        counts: dict[str, int] = {}
+        if self.rules:
+            if boxes := rescue_boxes(signals.asides):
+                counts["boxes"] = boxes
+            if definitions := join_definitions(signals.dls):
+                counts["definitions"] = definitions
+        text = trafilatura.extract(tree, url=url or None, **self.trafilatura_kwargs()) or ""
+        if self.fallback and self.fallback_below is not None and len(text) < self.fallback_below:
+            # short: trafilatura's whole cascade, on a fresh tree (the first pass pruned its own)
+            tree = load_html(html)
+            if self.rules:
+                rescue_boxes(tree.iter("aside"))
+                join_definitions(tree.iter("dl"))
+            text = trafilatura.extract(tree, url=url or None, **self.trafilatura_kwargs(fast=False)) or ""
+            counts["fallback"] = 1
+        if self.rules and text:
+            text, added = continue_split_body(text, signals)
+            if added:
+                counts["continued"] = added
+            text, dropped = drop_boilerplate_lines(text, signals)
+            counts.update(dropped)
         return {
             "text": text,
-            "title": get("title"),
-            "date": get("date"),
+            "title": signals.title,
+            "date": date,
             "html_lang": html_language_hint(html),
-            "url": get("url") or url,
+            "url": url,
+            "rules": counts,
         }
+
+    @staticmethod
+    def _find_date(tree, url: str | None) -> str | None:
+        from copy import deepcopy
+
+        from htmldate import find_date
+
+        try:
+            return find_date(deepcopy(tree), url=url, original_date=True, extensive_search=False)
+        except Exception:  # htmldate is a best-effort guess; a page without a readable date has none
+            return None
 
     def extract(self, text: str) -> str:
         """Main text of one HTML page ("" when nothing is found); the datatrove extractor interface."""
@@ -172,6 +238,8 @@ class HtmlExtractor(BaseExtractor):
                 self.stat_update("too_short")
                 self.stat_update(StatHints.dropped)
                 continue
+            for reason, n in (result.get("rules") or {}).items():
+                self.stat_update(f"rule_{reason}", value=n)
             doc.text = result["text"]
             meta = doc.metadata
             for key in ("title", "date", "html_lang"):

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS urls (
     final_url TEXT,
     warc_file TEXT,
     warc_offset INTEGER,
-    updated REAL
+    updated REAL,
+    attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS urls_status ON urls(status, seq);
 CREATE TABLE IF NOT EXISTS warc_files (
@@ -61,6 +62,9 @@ class Frontier:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(urls)")}
+        if "attempts" not in columns:  # a state written before attempts were counted
+            self.db.execute("ALTER TABLE urls ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         self.db.close()
@@ -91,8 +95,10 @@ class Frontier:
         row = self.db.execute("SELECT status FROM urls WHERE url=?", (url,)).fetchone()
         return None if row is None else row[0]
 
-    def is_known(self, url: str) -> bool:
-        return self.db.execute("SELECT 1 FROM urls WHERE url=?", (url,)).fetchone() is not None
+    def attempts_of(self, url: str) -> int:
+        """How many times ``url`` was tried (stored, skipped or failed), over every run."""
+        row = self.db.execute("SELECT attempts FROM urls WHERE url=?", (url,)).fetchone()
+        return 0 if row is None else row[0]
 
     def sitemaps_done(self, host: str) -> bool:
         row = self.db.execute("SELECT sitemaps_done FROM hosts WHERE host=?", (host,)).fetchone()
@@ -134,7 +140,8 @@ class Frontier:
         new = []
         with self._tx():
             self.db.execute(
-                "UPDATE urls SET status=?, http_status=?, final_url=?, warc_file=?, warc_offset=?, updated=? WHERE url=?",
+                "UPDATE urls SET status=?, reason=NULL, http_status=?, final_url=?, warc_file=?, warc_offset=?, updated=?, "
+                "attempts=attempts+1 WHERE url=?",
                 (DONE, http_status, final_url, warc_file, warc_offset, now, url),
             )
             for u, host, depth in also_done:
@@ -166,15 +173,17 @@ class Frontier:
         return new
 
     def finish(self, url: str, status: int, reason: str, http_status: int | None = None) -> None:
-        """Mark ``url`` skipped or failed (with the reason), so it is never tried again."""
+        """Mark ``url`` skipped or failed (with the reason; one more attempt), so this run and later
+        ones do not try it again (``requeue_failed`` queues failed ones again)."""
         self.db.execute(
-            "UPDATE urls SET status=?, reason=?, http_status=?, updated=? WHERE url=?",
+            "UPDATE urls SET status=?, reason=?, http_status=?, updated=?, attempts=attempts+1 WHERE url=?",
             (status, reason, http_status, time.time(), url),
         )
 
     def requeue_failed(self) -> int:
-        """Queue again every URL that failed (timeouts, 5xx after retries...); return how many."""
-        cur = self.db.execute("UPDATE urls SET status=?, reason=NULL WHERE status=?", (QUEUED, FAILED))
+        """Queue again every URL that failed (timeouts, 5xx after retries, unreachable robots.txt...);
+        return how many. Their attempt counts are kept; the last reason stays until the next outcome."""
+        cur = self.db.execute("UPDATE urls SET status=? WHERE status=?", (QUEUED, FAILED))
         return cur.rowcount
 
     def set_sitemaps_done(self, host: str) -> None:
@@ -219,9 +228,10 @@ def summarize(path: str | Path, list_status: str | None = None, limit: int = 50)
         if list_status:
             code = {v: k for k, v in STATUS_NAMES.items()}[list_status]
             out["urls"] = [
-                {"url": u, "reason": r, "http_status": h}
-                for u, r, h in f.db.execute(
-                    "SELECT url, reason, http_status FROM urls WHERE status=? ORDER BY seq LIMIT ?", (code, limit)
+                {"url": u, "reason": r, "http_status": h, "attempts": a}
+                for u, r, h, a in f.db.execute(
+                    "SELECT url, reason, http_status, attempts FROM urls WHERE status=? ORDER BY seq LIMIT ?",
+                    (code, limit),
                 )
             ]
         return out

@@ -1,80 +1,27 @@
-"""URL normalisation and crawl scope rules.
-
-Normalisation builds on courlan (lower-cased scheme and host, default port dropped, query parameters
-sorted and tracking parameters such as ``utm_*`` removed); on top of it mmedc drops the fragment and
-resolves ``.``/``..`` path segments, so that ``/a/../b#top`` and ``/b`` are one page in the seen-set.
+"""Crawl scope rules.
 
 Scope is per site: which hosts, path prefixes, include/exclude regular expressions, maximum link depth
 and maximum pages. courlan and trafilatura filter by "same domain" heuristics that are right for a
 generic crawl but cannot express "only ``/health/`` pages of this host", and they reject IP-address
 hosts, so the rules are written here.
+
+``normalize_url`` and ``url_host`` live in :mod:`mmedc.web.links`; they are importable from here too,
+kept for compatibility.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import courlan
+from mmedc.web.links import normalize_url, url_host
 
-
-def normalize_url(url: str, base: str | None = None) -> str | None:
-    """Canonical form of ``url`` (resolved against ``base``), or ``None`` when it is not http(s)."""
-    url = url.strip()
-    if not url:
-        return None
-    if base is not None and not url.startswith(("http://", "https://")):
-        if url[0] == "/" and url[1:2] != "/":  # root-relative, the common case: no full urljoin needed
-            url = _origin(base) + url
-        else:
-            try:
-                url = urljoin(base, url)
-            except ValueError:
-                return None
-    return _normalize_absolute(url)
-
-
-@functools.lru_cache(maxsize=4096)
-def _origin(url: str) -> str:
-    """``scheme://netloc`` of an absolute URL."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-@functools.lru_cache(maxsize=65536)
-def _normalize_absolute(url: str) -> str | None:
-    # cached: pages of one site link to the same URLs over and over (menus, footers)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    path = parts.path or "/"
-    if "." in path:
-        trailing = path.endswith("/")
-        path = posixpath.normpath(path)
-        if path.startswith("//"):
-            path = "/" + path.lstrip("/")
-        if trailing and not path.endswith("/"):
-            path += "/"
-    try:
-        norm = courlan.normalize_url(urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), strict=False)
-    except (ValueError, UnicodeError):
-        return None
-    return norm.split("#", 1)[0]
-
-
-def url_host(url: str) -> str:
-    """The lower-cased ``host[:port]`` of a URL (port kept: two ports are two servers)."""
-    return urlsplit(url).netloc.lower()
+__all__ = ["Scope", "SiteRule", "load_seed_file", "normalize_url", "url_host"]
 
 
 @dataclass

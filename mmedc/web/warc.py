@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import zlib
 from collections.abc import Iterable
@@ -29,6 +28,8 @@ from datatrove.utils.logging import logger
 from mmedc.web.encoding import decode_html
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: records larger than this are skipped unread by the reader (twice the crawler's default body limit)
+MAX_RECORD_BYTES = 20 * 2**20
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length", "connection", "keep-alive"}
 
 
@@ -192,11 +193,6 @@ class RotatingWarcWriter:
             raise
         return self._name, start, self._file.tell()
 
-    def fsync(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-
     def __enter__(self) -> RotatingWarcWriter:
         return self
 
@@ -204,7 +200,28 @@ class RotatingWarcWriter:
         self.close()
 
 
-def record_to_dict(record: Any) -> tuple[dict | None, str]:
+def read_payload(record: Any, max_bytes: int = MAX_RECORD_BYTES) -> tuple[bytes | None, str]:
+    """The payload of a warcio record read to at most ``max_bytes``, checked against its length.
+
+    Returns ``(payload, "ok")``, or ``(None, "oversized_record")`` when the record declares (or its
+    content-encoded payload inflates to) more than ``max_bytes``, or ``(None, "truncated_record")``
+    when the file ends before the record's declared ``Content-Length`` (a killed writer, a broken
+    download): such a record is never returned in part.
+    """
+    if record.length is not None and record.length > max_bytes:
+        return None, "oversized_record"
+    content = record.content_stream().read(max_bytes + 1)
+    if len(content) > max_bytes:
+        return None, "oversized_record"
+    raw = record.raw_stream
+    while raw.read(65536):  # what a decoder (chunked, gzip) left unread, so the length can be checked
+        pass
+    if getattr(raw, "limit", 0) > 0:
+        return None, "truncated_record"
+    return content, "ok"
+
+
+def record_to_dict(record: Any, max_bytes: int = MAX_RECORD_BYTES) -> tuple[dict | None, str]:
     """Decode a warcio record into ``{"text", "id", "url", "date", ...}``, or ``(None, why not)``."""
     if record.rec_type not in ("response", "resource"):
         return None, "not_response"
@@ -222,7 +239,9 @@ def record_to_dict(record: Any) -> tuple[dict | None, str]:
     mime = ctype.split(";", 1)[0].strip().lower()
     if mime and mime not in HTML_TYPES:
         return None, "not_html"
-    content = record.content_stream().read()
+    content, why = read_payload(record, max_bytes)
+    if content is None:
+        return None, why
     if not content.strip():
         return None, "empty"
     if not mime and b"<" not in content[:2048]:
@@ -246,31 +265,61 @@ class WarcHtmlReader(WarcReader):
     Metadata: ``url``, ``date`` (WARC-Date), ``http_status``, ``charset`` (codec used), and
     ``warc_truncated`` when the crawler cut the body at its size limit, ``warc_record_id``. The
     document id is ``url:<sha1 of the URL, 24 hex>`` (stable across re-crawls, so the same page
-    crawled twice is caught by exact dedupe) unless ``url_ids=False`` (then the WARC record id). Other
-    arguments as datatrove's ``WarcReader`` (``data_folder``, ``glob_pattern``, ``limit``,
-    ``default_metadata``...).
+    crawled twice is caught by exact dedupe) unless ``url_ids=False`` (then the WARC record id).
+
+    Damaged input never becomes a partial document: a record shorter than its declared
+    ``Content-Length``, or a file that ends inside a record, is counted (``truncated_record``) and
+    logged with the file and the record's offset; a record over ``max_record_bytes`` (declared, or
+    after its ``Content-Encoding`` is undone) is skipped unread (``oversized_record``); a file warcio
+    cannot parse further is counted (``broken_warc``) and the documents before the damage kept.
+    Warnings are capped at ``max_warnings`` per file, then one summary line. Other arguments as
+    datatrove's ``WarcReader`` (``data_folder``, ``glob_pattern``, ``limit``, ``default_metadata``...).
     """
 
     name = "🕷 WARC (HTML)"
     _requires_dependencies = ["warcio"]
 
     def __init__(
-        self, data_folder: DataFolderLike, glob_pattern: str | None = "**/*.warc*", url_ids: bool = True, **kwargs: Any
+        self, data_folder: DataFolderLike, glob_pattern: str | None = "**/*.warc*", url_ids: bool = True,
+        max_record_bytes: int = MAX_RECORD_BYTES, max_warnings: int = 5, **kwargs: Any
     ):
         super().__init__(data_folder, glob_pattern=glob_pattern, **kwargs)
+        if max_record_bytes < 1:
+            raise ValueError("max_record_bytes must be positive")
         self.url_ids = url_ids
+        self.max_record_bytes = max_record_bytes
+        self.max_warnings = max_warnings
 
     def read_file(self, filepath: str):
         from warcio.archiveiterator import ArchiveIterator
         from warcio.exceptions import ArchiveLoadFailed
 
+        warned = 0
+
+        def warn(message: str) -> None:
+            nonlocal warned
+            warned += 1
+            if warned <= self.max_warnings:
+                logger.warning(f"{filepath}: {message}")
+
+        it = None
+        offset = 0
         try:
             with self.data_folder.open(filepath, "rb", compression=None) as f:
-                for ri, record in enumerate(ArchiveIterator(f)):
+                it = ArchiveIterator(f)
+                for ri, record in enumerate(it):
+                    offset = it.offset
                     with self.track_time():
-                        data, why = record_to_dict(record)
+                        data, why = record_to_dict(record, self.max_record_bytes)
                         if data is None:
-                            if why != "not_response":
+                            if why == "truncated_record":
+                                self.stat_update("truncated_record")
+                                warn(f"record at offset {offset} is shorter than its Content-Length "
+                                     f"({record.length} bytes): truncated, skipped")
+                            elif why == "oversized_record":
+                                self.stat_update("oversized_record")
+                                warn(f"record at offset {offset} is over max_record_bytes={self.max_record_bytes}: skipped")
+                            elif why != "not_response":
                                 self.stat_update(f"skipped_{why}")
                             continue
                         if data["warc_truncated"] is None:
@@ -282,6 +331,23 @@ class WarcHtmlReader(WarcReader):
                         if not document:
                             continue
                     yield document
-        except (ArchiveLoadFailed, OSError, EOFError, ValueError) as e:
+                if _ends_inside_a_record(f, it.offset):
+                    self.stat_update("truncated_record")
+                    warn(f"file ends inside a record at offset {it.offset}: truncated, skipped")
+        except (ArchiveLoadFailed, OSError, EOFError, ValueError, AttributeError) as e:
+            # warcio raises AttributeError on a file cut inside a record's WARC headers
             self.stat_update("broken_warc")
-            logger.error(f"{filepath}: unreadable WARC, stopped reading it: {e}")
+            at = it.offset if it is not None else offset
+            logger.error(f"{filepath}: unreadable WARC after offset {at}, stopped reading it: {e!r}")
+        if warned > self.max_warnings:
+            logger.warning(f"{filepath}: {warned - self.max_warnings} more warnings like these")
+
+
+def _ends_inside_a_record(f: Any, offset: int) -> bool:
+    """True when bytes other than padding follow the end of the last record warcio read."""
+    try:
+        f.seek(offset)
+        tail = f.read(4096)
+    except (OSError, ValueError):  # not seekable: the length checks above still apply
+        return False
+    return bool(tail.strip(b"\r\n\x00 "))

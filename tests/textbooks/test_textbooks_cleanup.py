@@ -80,7 +80,7 @@ def test_page_numbers_removed_only_at_page_edges():
     pages = [[f"{i + 1}"] + body(i) + ["42"] for i in range(3)]
     pages[1].insert(3, "17")  # a number in the middle of a page is content (a table cell)
     doc, _ = run(only("page_numbers"), book(pages))
-    assert doc.metadata["cleanup"]["removed_page_numbers"] == 6
+    assert doc.metadata["cleanup"]["removed_lines_page_numbers"] == 6
     assert "\n17\n" in doc.text or "17" in doc.text.split("\n")
 
 
@@ -98,7 +98,7 @@ def test_running_headers_and_footers_exact_and_fuzzy():
     assert "Cardiology" not in doc.text
     for caption in ("Normal ECG", "loop diuretics", "when to refer", "lobar pneumonia", "Key points", "Spirometry"):
         assert caption in doc.text  # last lines that differ from page to page are kept
-    assert doc.metadata["cleanup"]["removed_headers_footers"] == 6
+    assert doc.metadata["cleanup"]["removed_lines_headers_footers"] == 6
     for i in range(6):
         assert SENTENCES[2 * i] in doc.text
 
@@ -195,10 +195,71 @@ def test_ocr_garbage_lines_and_pages():
     assert not is_garbage_line("高血压是最常见的慢性疾病。")
     noisy = BODY[:2] + ["~ ' , | . ‘ ;", "-- ~~ == ;;"] + BODY[2:]
     garbage_page = ["~ ' , | .", "|| // \\\\ ~~", "; : ' ` ~ ^", "a"]
-    doc, _ = run(only("ocr_garbage"), book([noisy, garbage_page, BODY]))
+    meta = [{"page": i + 1, "method": "ocr"} for i in range(3)]
+    doc, _ = run(only("ocr_garbage"), book([noisy, garbage_page, BODY]), pages=meta)
     assert "~" not in doc.text and "|" not in doc.text
     assert doc.metadata["cleanup"]["removed_pages_ocr_garbage"] == 1
-    assert doc.metadata["cleanup"]["removed_lines_ocr_garbage"] == 2
+    assert doc.metadata["cleanup"]["removed_lines_ocr_garbage"] == 2 + 4  # two lines, and the page's four
+    assert doc.metadata["pages"][0]["removed_lines"] == {"ocr_garbage": 2}
+    assert doc.metadata["pages"][1]["removed"] == "ocr_garbage"
+
+
+FORMULA_PAGE = BODY[:2] + ["E = mc^2", "∂u/∂t = α ∇²u", "(a + b)² ≥ 4ab", "x = (−b ± √Δ) / 2a", "| | |",
+                           "—", "Na+ 135–145", "K+ 3.5–5.0"] + BODY[2:]
+
+
+def test_ocr_garbage_leaves_a_text_layer_alone():
+    """Formulas, lab values and short lines of a text layer are content; only unmapped glyphs go."""
+    page = FORMULA_PAGE + ["(cid:12)(cid:7)(cid:88)(cid:3)"]
+    meta = [{"page": 1, "method": "text"}]
+    doc, _ = run(only("ocr_garbage"), page and "\n".join(page), pages=meta)
+    for line in FORMULA_PAGE:
+        assert line in doc.text
+    assert "cid:" not in doc.text
+    assert doc.metadata["cleanup"]["removed_lines_ocr_garbage"] == 1
+    # without page metadata the origin is unknown: nothing but unmapped glyphs goes either
+    doc, _ = run(only("ocr_garbage"), "\n".join(FORMULA_PAGE))
+    assert all(line in doc.text for line in FORMULA_PAGE)
+    # unless the text is declared OCR output
+    doc, _ = run(only("ocr_garbage", assume_ocr=True), "\n".join(FORMULA_PAGE))
+    assert "| | |" not in doc.text and "E = mc^2" in doc.text
+
+
+def test_layout_margins_decide_headers_footers_and_footnotes():
+    """With the reader's layout, only lines set apart from the body are candidates: body lines at the
+    page edges that repeat (a recurring first line of a dosage table) stay."""
+    pages, meta = [], []
+    for i in range(5):
+        header = "Essentials of Medicine" if i % 2 else "Chapter 2. The Lungs"
+        lines = [header, "Dose (mg/kg) Interval"] + body(i) + ["Dose (mg/kg) Interval"]
+        m = {"page": i + 1, "method": "text", "margin_top": ["small"], "margin_bottom": ["small"]}
+        if i == 1:
+            lines += ["* Doses are for adults with normal renal function."]
+            m["margin_bottom"] = ["small", "small"]
+        lines += [str(i + 40)]
+        pages.append(lines)
+        meta.append(m)
+    pages[3].insert(3, "Chapter 3. The Kidney")  # a heading in the body, named later by a running header
+    pages[4][0] = "Chapter 3. The Kidney"  # the header of a chapter too short to repeat it
+    doc, _ = run(TextbookCleanup(front_matter=False), book(pages), pages=meta)
+    assert doc.text.count("Dose (mg/kg) Interval") == 10
+    assert "Essentials of Medicine" not in doc.text and "The Lungs" not in doc.text
+    assert doc.text.count("Chapter 3. The Kidney") == 1
+    assert "Doses are for adults" not in doc.text
+    counts = doc.metadata["cleanup"]
+    assert counts["removed_lines_footnotes"] == 1
+    assert counts["removed_lines_page_numbers"] == 5
+    assert counts["removed_lines_headers_footers"] == 5
+    # the same book without the layout: the repeated first and last lines would be taken for headers
+    plain, _ = run(TextbookCleanup(front_matter=False), book(pages))
+    assert plain.text.count("Dose (mg/kg) Interval") < 10
+
+
+def test_large_type_at_the_top_is_a_heading():
+    pages = [["Cardiology"] + body(i) for i in range(3)]
+    meta = [{"page": i + 1, "method": "text", "margin_top": ["large"]} for i in range(3)]
+    doc, _ = run(only("headers_footers"), book(pages), pages=meta)
+    assert doc.text.count("Cardiology") == 3
 
 
 def test_control_chars_and_whitespace():
@@ -239,6 +300,9 @@ def test_empty_result_is_dropped_with_reason():
     ("(cid:12)(cid:13)(cid:14)" * 5 + " some words here", False, "scanned"),
     ("~~~ ||| ... ;;; ''' ``` ^^^ *** ### @@@", False, "scanned"),
     (" ".join(BODY), False, "text"), ("内科学" * 20, False, "text"),
+    ("Contents\n" + "\n".join(f"{i} Chapter {i} . . . . . . . . . . . . . . . . {i * 9}" for i in range(1, 9)), False, "text"),
+    ("Contents\n" + "\n".join(f"{i} Heart ..................................... {i * 9}" for i in range(1, 9)), False, "text"),
+    ("∂u/∂t = α ∇²u\n∑ aᵢ ≤ ∫ f(x) dx\nx = (−b ± √Δ) / 2a\n|x − y| ≥ ε ⇒ ∀ δ > 0", False, "text"),
 ])
 def test_classify_page(text, images, kind):
     assert classify_page(text, has_images=images)[0] == kind

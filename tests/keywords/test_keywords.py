@@ -146,7 +146,7 @@ def test_both_engines_give_identical_scores(monkeypatch):
     fast = {lang: score_text(t, lang, top_k=20) for lang, t in texts.items()}
     monkeypatch.setenv("MMEDC_KEYWORD_ENGINE", "pyahocorasick")
     for lang, t in texts.items():
-        m = KeywordMatcher(load_keyword_list(lang))
+        m = KeywordMatcher(load_keyword_list(lang), frozenset(kw.load_context_categories()))
         assert m.engine.name == "pyahocorasick"
         assert m.score(t, top_k=20) == fast[lang]
 
@@ -374,3 +374,99 @@ def test_each_language_keeps_medical_and_drops_ordinary_text_with_traps(lang):
     assert flt.filter(med) is True, med.metadata
     assert flt.filter(gen) == (False, "too_few_keywords"), gen.metadata
     assert gen.metadata["med_kw_count"] == 0, gen.metadata["med_kw_top"]
+
+
+# ---- the package split and its engines -------------------------------------------------------
+
+
+def test_scores_unchanged_by_the_package_split():
+    """Scores recorded with the single-module implementation (before ``mmedc.keywords`` became a
+    package and the per-match work was shortened): every field must stay the same, both engines."""
+    rows = json.loads((Path(__file__).parent / "scores_before_split.json").read_text(encoding="utf-8"))
+    assert len(rows) >= 20
+    for row in rows:
+        s = kw.get_matcher(row["lang"]).score(row["text"], top_k=20, window_bytes=120, window_density=0.02)
+        got = [s.count, s.occurrences, s.matched_chars, s.text_chars, s.coverage, [list(t) for t in s.top_terms]]
+        want = [row[k] for k in ("count", "occurrences", "matched_chars", "text_chars", "coverage", "top_terms")]
+        assert got == want, row["text"][:60]
+
+
+def test_fallback_engine_is_used_when_ahocorasick_rs_is_missing(monkeypatch):
+    """With ahocorasick-rs not importable, pyahocorasick is imported (only then) and scores the same."""
+    pytest.importorskip("ahocorasick")
+    want = KeywordMatcher(load_keyword_list("ru")).score(SIX_LANGUAGES["ru"][0], top_k=20)
+    monkeypatch.setitem(sys.modules, "ahocorasick_rs", None)  # import raises ImportError
+    m = KeywordMatcher(load_keyword_list("ru"))
+    assert m.engine.name == "pyahocorasick"
+    assert m.score(SIX_LANGUAGES["ru"][0], top_k=20) == want
+
+
+def test_no_engine_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ahocorasick_rs", None)
+    monkeypatch.setitem(sys.modules, "ahocorasick", None)
+    with pytest.raises(ImportError, match="pip install ahocorasick-rs"):
+        KeywordMatcher(load_keyword_list("en")).score(EN_MEDICAL)
+
+
+def test_importing_keywords_loads_no_automaton_package():
+    code = "import sys, mmedc.keywords; print('ahocorasick_rs' in sys.modules, 'ahocorasick' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_shipped_lists_load_from_a_zipped_package(tmp_path):
+    """The lists are read through importlib.resources: a zipped mmedc (spark-submit --py-files) works."""
+    import zipfile
+
+    import mmedc
+
+    root = Path(mmedc.__file__).parent
+    archive = tmp_path / "mmedc.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in root.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".txt", ".json"):
+                z.write(path, Path("mmedc") / path.relative_to(root))
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import mmedc.keywords as kw\n"
+        "assert kw.__file__.startswith(sys.argv[1]), kw.__file__\n"
+        "f = kw.MedicalKeywordFilter(languages=['en', 'ru'])\n"
+        "print(len(kw.load_keyword_list('ru').terms), kw.score_text('Insulin and metformin for diabetes.', 'en').count)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(archive)], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(len(load_keyword_list("ru").terms)), "3"]
+
+
+def test_context_terms_count_as_keywords_but_not_as_content():
+    """News of someone's illness: a disease among hospitals and doctors. Care settings and professions
+    count as keywords (and in the density) but not as content, and the filter needs content."""
+    news = ("The former minister was hospitalized on Sunday. Doctors at the city hospital said the patient "
+            "had suffered a stroke; the surgeon and the nurses of the intensive care unit were with him.")
+    s = score_text(news, "en", top_k=20)
+    assert s.count >= 6 and s.content <= 2, s.top_terms
+    vignette = EN_MEDICAL
+    v = score_text(vignette, "en")
+    assert v.content >= 10 and v.content <= v.count
+    flt = MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0)
+    doc = Document(text=news, id="news", metadata={"language": "en"})
+    assert flt.filter(doc) == (False, "few_content_terms") and doc.metadata["med_kw_content"] == s.content
+    assert MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0, min_content=0).filter(doc) is True
+    assert set(kw.load_content_thresholds()) == set(SUPPORTED_LANGUAGES)
+
+
+def test_script_candidates_route_unknown_documents_to_their_lists():
+    from mmedc.keywords import script_candidates
+
+    assert script_candidates("The patient was given aspirin.") == ("en", "fr", "es")
+    assert script_candidates("Les hépatites virales sont fréquentes.") == ("en", "fr", "es")
+    assert script_candidates("Пациентка поступила с жалобами на боль в груди.") == ("ru",)
+    assert script_candidates("医生诊断为病毒性肺炎。") == ("zh", "ja")
+    assert script_candidates("胃がんの手術を受けた患者") == ("ja", "zh")
+    assert script_candidates("12345 !!") == ()
+    # a Russian text quoting English is scored with both scripts' lists
+    assert set(script_candidates("Препарат Aspirin (acetylsalicylic acid) снижает риск тромбоза.")) == {"ru", "en", "fr", "es"}
+    flt = MedicalKeywordFilter(route_by_script=True)
+    doc = Document(text=SIX_LANGUAGES["ru"][0], id="r")
+    assert flt.filter(doc) is True and doc.metadata["med_kw_lang"] == "ru"
+    assert flt.filter(Document(text="12345 67890", id="n")) == (False, "no_candidate_language")

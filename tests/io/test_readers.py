@@ -24,7 +24,7 @@ def test_reads_parquet_and_jsonl_with_metadata(tmp_path):
     docs = list(CorpusReader(str(tmp_path)).run())
     assert [d.text for d in docs] == ["un texte", "another", "third"]
     assert docs[0].metadata["url"] == "http://a" and docs[0].metadata["origin"] == "mC4"
-    assert docs[0].metadata["source"] == "web" and docs[0].id == "a.parquet/0"
+    assert docs[0].metadata["source"] == "web" and docs[0].id == f"{tmp_path}/a.parquet/0"
     assert docs[2].id == "x3" and docs[2].metadata["k"] == 1
 
 
@@ -70,3 +70,59 @@ def test_split_input(tmp_path):
     assert split_input(str(tmp_path / "d")) == (str(tmp_path / "d"), None)
     assert split_input(f"{tmp_path}/d/*.parquet") == (f"{tmp_path}/d", "*.parquet")
     assert split_input("s3://bucket/cx/fr/*.parquet") == ("s3://bucket/cx/fr", "*.parquet")
+
+
+def _jsonl(path, texts):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+
+
+def test_ids_are_unique_across_folders_and_inputs_and_stable(tmp_path):
+    # two files of the same name in different folders of one input, and two inputs with the same file name
+    _jsonl(tmp_path / "one" / "a" / "part.jsonl", ["a0", "a1", "a2"])
+    _jsonl(tmp_path / "one" / "b" / "part.jsonl", ["b0", "b1"])
+    _jsonl(tmp_path / "two" / "part.jsonl", ["c0", "c1"])
+    _jsonl(tmp_path / "three" / "part.jsonl", ["d0"])
+    readers = [CorpusReader(str(tmp_path / "one")),
+               CorpusReader(*split_input(str(tmp_path / "two" / "part.jsonl"))),
+               CorpusReader(*split_input(str(tmp_path / "three" / "part.jsonl")))]
+    docs = [d for r in readers for d in r.run()]
+    ids = [d.id for d in docs]
+    assert len(docs) == 8 and len(set(ids)) == 8
+    assert f"{tmp_path}/one/a/part.jsonl/0" in ids and f"{tmp_path}/one/b/part.jsonl/0" in ids
+    assert f"{tmp_path}/two/part.jsonl/1" in ids
+    again = [d.id for d in CorpusReader(str(tmp_path / "one")).run()]
+    assert again == ids[:5]  # the same input gives the same ids on every run
+    rel = CorpusReader("one/a", glob_pattern="*.jsonl")
+    assert rel.document_id("part.jsonl", 4) == "one/a/part.jsonl/4"  # the input as the user named it
+
+
+def test_binary_file_named_jsonl_logs_a_few_lines_not_thousands(tmp_path):
+    import random
+
+    rng = random.Random(0)
+    (tmp_path / "binary.jsonl").write_bytes(bytes(rng.randrange(256) for _ in range(256 * 1024)))
+    _jsonl(tmp_path / "good.jsonl", ["fine"])
+    messages: list[str] = []
+    sink = logger.add(lambda m: messages.append(str(m)), level="WARNING")
+    try:
+        reader = CorpusReader(str(tmp_path), max_warnings_per_file=5)
+        docs = list(reader.run())
+    finally:
+        logger.remove(sink)
+    assert [d.text for d in docs] == ["fine"]
+    bad = _counters(reader)["bad_line"]
+    assert bad > 500  # every bad line is still counted ...
+    about = [m for m in messages if "binary.jsonl" in m]
+    assert len(about) == 6  # ... but only five are logged, then one summary line with the count
+    assert f"{bad - 5:,} more warning(s)" in about[-1]
+
+
+def test_long_lines_are_read_in_bounded_pieces_and_hidden_files_skipped(tmp_path):
+    (tmp_path / "long.jsonl").write_bytes(b'{"text": "' + b"x" * 100_000 + b'"}\n' + json.dumps({"text": "after"}).encode() + b"\n")
+    (tmp_path / ".mmedc").mkdir()
+    (tmp_path / ".mmedc" / "manifest.json").write_text('{"rows": 3}')
+    reader = CorpusReader(str(tmp_path), max_line_bytes=1000)
+    assert [d.text for d in reader.run()] == ["after"]
+    c = _counters(reader)
+    assert c["line_too_long"] == 1 and c["hidden_skipped"] == 1 and "bad_line" not in c

@@ -323,3 +323,25 @@ def test_bad_arguments_are_refused(tmp_path):
 )
 def test_local_master_detection(master, local):
     assert is_local_master(master) is local
+
+
+def test_worker_python_order(monkeypatch):
+    """spark.pyspark.python first (as spark-submit), then PYSPARK_PYTHON, then the driver's Python."""
+    import sys
+
+    from mmedc.executors.spark import worker_python
+
+    assert worker_python({"spark.pyspark.python": "/opt/py"}, {"PYSPARK_PYTHON": "/env/py"}) == "/opt/py"
+    assert worker_python({}, {"PYSPARK_PYTHON": "/env/py"}) == "/env/py"
+    assert worker_python({}, {}) == sys.executable
+
+
+@pytest.mark.parametrize(
+    "master, loopback",
+    [("spark://127.0.0.1:7077", True), ("spark://localhost:7077", True), ("spark://10.0.0.5:7077", False),
+     ("spark://127.0.0.1:7077,10.0.0.5:7077", False), ("yarn", False), ("local[2]", False), (None, False)],
+)
+def test_loopback_master_detection(master, loopback):
+    from mmedc.executors.spark import _is_loopback_master
+
+    assert _is_loopback_master(master) is loopback

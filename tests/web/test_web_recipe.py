@@ -63,7 +63,51 @@ def test_pipeline_script_is_a_thin_wrapper():
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, str(root / "pipelines" / "websites.py"), "--help"], capture_output=True,
                          text=True, cwd=root, timeout=120)
     assert out.returncode == 0 and "--seed-file" in out.stdout and "--retry-failed" in out.stdout
+
+
+def test_retry_failed_crawls_seeds_that_failed_without_network(tmp_path):
+    """A crawl whose seed failed (nothing listening) is retried by ``--retry-failed``, also with
+    ``--no-resume``; the extraction then runs again over the new pages, with no row twice."""
+    import socket
+    import sqlite3
+
+    from webservers import Recorder, make_server, page
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    out = tmp_path / "out"
+    argv = ["--seed", base + "/", "--output", str(out), "--no-keyword-filter", "--tasks", "1", "--workers", "1",
+            "--delay", "0", "--retries", "0", "--timeout", "2", "--no-sitemaps"]
+    assert main(argv) == 0
+    state = Path(str(out) + "_warc") / "_state" / "00000.sqlite"
+
+    def attempts() -> dict[str, tuple[int, int]]:
+        db = sqlite3.connect(str(state))
+        try:
+            return {u: (s, a) for u, s, a in db.execute("SELECT url, status, attempts FROM urls")}
+        finally:
+            db.close()
+
+    assert attempts() == {base + "/": (3, 1)}  # failed (robots.txt unreachable), one attempt
+    text = "Influenza is a contagious respiratory illness caused by influenza viruses. " * 6
+    pages = {"/": page("home", ["/flu"], body=text), "/flu": page("flu", [], body=text)}
+    rec = Recorder()
+    server, _ = make_server(lambda h, p, n: h.send(200, pages[p]) if p in pages else h.send(404, b""), rec,
+                            address=("127.0.0.1", port))
+    try:
+        assert main(argv) == 0  # same request: resumes, failed pages stay failed
+        assert rec.count("/") == 0
+        assert main(argv + ["--no-resume", "--retry-failed"]) == 0
+        assert main(argv + ["--retry-failed"]) == 0  # nothing failed any more: nothing fetched again
+    finally:
+        server.shutdown()
+    assert rec.count("/") == 1 and rec.count("/flu") == 1
+    assert attempts() == {base + "/": (1, 2), base + "/flu": (1, 1)}
+    rows = list(iter_records(str(out)))
+    assert sorted(r["url"] for r in rows) == [base + "/", base + "/flu"]

@@ -137,6 +137,8 @@ def test_ocr_language_detected_without_sidecar(tmp_path):
     docs, reader = read(tmp_path)
     (doc,) = docs
     assert doc.metadata["language"] == "ja" and doc.metadata["language_source"] == "detected"
+    assert not any("ocr_vertical" in p for p in doc.metadata["pages"])  # horizontal text is not flagged
+    assert stats(reader).get("pages_ocr_vertical", 0) == 0
     TextbookCleanup().filter(doc)
     assert similarity(doc.text, book.body) > 0.9
 
@@ -150,8 +152,36 @@ def test_language_option_and_bad_sidecar(tmp_path, text_books):
     assert stats(reader)["error_sidecar"] == 1
     docs, _ = read(tmp_path, language={"a": "es"})
     assert docs[0].metadata["language"] == "es" and docs[0].metadata["language_source"] == "option"
-    with pytest.raises(ValueError, match="unknown book language"):
+    with pytest.raises(ValueError, match="unknown language 'xx'"):
         PdfReader(str(tmp_path), language="xx")
+
+
+def test_languages_accept_iso_and_tesseract_codes(tmp_path):
+    reader = PdfReader(str(tmp_path), language="fra", ocr_languages=("rus", "eng"), default_language="spa")
+    assert reader.language == "fr" and reader.ocr_languages == ("ru", "en") and reader.default_language == "es"
+    assert PdfReader(str(tmp_path), language="chi_sim+eng").language == "zh+en"
+    assert PdfReader(str(tmp_path), language={"a": "jpn"}).language == {"a": "ja"}
+    for bad in ({"ocr_languages": ("rus", "klingon")}, {"language": {"a": "xx"}}, {"default_language": "zz"},
+                {"ocr_languages": ()}):
+        with pytest.raises(ValueError):
+            PdfReader(str(tmp_path), **bad)
+
+
+def test_russian_scan_detected_with_tesseract_codes(tmp_path):
+    """``ocr_languages=("rus", "eng")`` keeps detection on: a Russian scan is read as Russian, not English."""
+    book = write_scanned_pdf(tmp_path / "scan_ru.pdf", "ru", dpi=200, sidecar=False, with_front=False)
+    docs, reader = read(tmp_path, ocr_languages=("rus", "eng"))
+    (doc,) = docs
+    assert doc.metadata["language"] == "ru" and doc.metadata["language_source"] == "detected"
+    TextbookCleanup().filter(doc)
+    assert similarity(doc.text, book.body) > 0.9
+
+
+def test_forced_language_contradicted_by_the_ocr_is_counted(tmp_path):
+    write_scanned_pdf(tmp_path / "scan_fr.pdf", "fr", dpi=200, sidecar=False, with_front=False)
+    docs, reader = read(tmp_path, language="es")
+    assert docs[0].metadata["ocr_language_detected"] == "fr"
+    assert stats(reader)["ocr_language_mismatch"] == 1
 
 
 def _encrypted_pdf(path: Path) -> None:
@@ -258,11 +288,31 @@ def test_upside_down_scan_is_turned_upright(tmp_path):
             "arterial pressure damages the vascular endothelium and accelerates atherosclerosis.")
     image, lines = render_text_page(text, "en", dpi=200)
     image.rotate(180).save(tmp_path / "upside_down.pdf", "PDF", resolution=200.0)
-    (plain,), _ = read(tmp_path, language="en")
+    (plain,), _ = read(tmp_path, language="en", retry_confidence=0, min_ocr_confidence=0)
     (fixed,), reader = read(tmp_path, language="en", rotate_pages=True)
     assert similarity(fixed.text, " ".join(lines)) > 0.97
     assert similarity(plain.text, " ".join(lines)) < 0.5
+    assert plain.metadata["pages"][0]["ocr_conf"] < 40  # what an upside-down page reads at
     assert fixed.metadata["pages"][0]["rotated"] == 180 and stats(reader)["pages_rotated"] == 1
+    # without rotate_pages, the low confidence of the first reading asks for the orientation
+    (auto,), reader = read(tmp_path, language="en")
+    assert similarity(auto.text, " ".join(lines)) > 0.97
+    assert auto.metadata["pages"][0]["rotated"] == 180 and stats(reader)["pages_rotated_low_confidence"] == 1
+    assert auto.metadata["pages"][0]["ocr_conf"] > 80
+
+
+def test_garbage_confidence_page_is_dropped_and_counted(tmp_path):
+    """A page of texture (a photo, a plate) gives tesseract words it reads at a garbage confidence."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(0)
+    texture = Image.fromarray((rng.random((1400, 1000)) * 255).astype("uint8")).filter(ImageFilter.GaussianBlur(2))
+    texture = texture.point(lambda v: 0 if v < 118 else 255)
+    texture.save(tmp_path / "plate.pdf", "PDF", resolution=200.0)
+    docs, reader = read(tmp_path, language="en", retry_confidence=0)
+    s = stats(reader)
+    assert docs == [] and s["pages_ocr_low_confidence"] == 1 and s["dropped_no_text"] == 1
 
 
 def test_sidecar_with_wrong_types_is_ignored_not_fatal(tmp_path, text_books):
@@ -348,12 +398,11 @@ def test_reader_records_thickened_pages(tmp_path, monkeypatch, thicken):
     book = write_scanned_pdf(tmp_path / "scan_zh.pdf", "zh", dpi=200, with_front=False)
     widths = []
 
-    def fake_ocr_page(image, lang, **kwargs):
-        assert kwargs["thicken"] is False  # decided once by the reader
+    def fake_read_page(image, lang, **kwargs):  # the reader decides thickening once, before OCR
         widths.append(ocr_mod.stroke_width(image))
-        return "高血压是基层医疗中最常见的慢性疾病。", False
+        return ocr_mod.OcrReading("高血压是基层医疗中最常见的慢性疾病。", 90.0), False
 
-    monkeypatch.setattr(pdf_mod, "ocr_page", fake_ocr_page)
+    monkeypatch.setattr(pdf_mod, "read_page", fake_read_page)
     docs, reader = read(tmp_path, thicken=thicken)
     spans = docs[0].metadata["pages"]
     assert len(spans) == book.pages and all(s["method"] == "ocr" for s in spans)
@@ -361,3 +410,68 @@ def test_reader_records_thickened_pages(tmp_path, monkeypatch, thicken):
     assert len(marked) == (book.pages if thicken else 0)
     assert stats(reader).get("pages_ocr_thickened", 0) == len(marked)
     assert all(w >= 5 for w in widths) if thicken else all(w <= 4 for w in widths)
+
+
+def test_zero_page_pdf_counted_as_such_after_a_corrupt_one(tmp_path):
+    """pdfium keeps the error of an earlier file: a zero-page PDF read after a corrupt one is still zero_pages."""
+    (tmp_path / "a_garbage.pdf").write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20)
+    _zero_page_pdf(tmp_path / "b_empty.pdf")
+    (tmp_path / "c_garbage.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <</Type /Pages /Count 0>> endobj\n" + bytes(range(256)))
+    _zero_page_pdf(tmp_path / "d_empty.pdf")
+    docs, reader = read(tmp_path)
+    s = stats(reader)
+    assert docs == []
+    assert s["error_zero_pages"] == 2
+    assert s["error_corrupt"] == 2
+
+
+def test_page_sized_image_is_ocrd_as_stored(tmp_path):
+    from mmedc.textbooks.sample import render_text_page
+
+    text = ("Hypertension is the most common chronic condition seen in primary care. Persistent elevation of "
+            "arterial pressure damages the vascular endothelium and accelerates atherosclerosis.")
+    image, lines = render_text_page(text, "en", dpi=300)
+    image.save(tmp_path / "scan300.pdf", "PDF", resolution=300.0)
+    (stored,), reader = read(tmp_path, language="en")
+    (rendered,), _ = read(tmp_path, language="en", stored_image=False)
+    page = stored.metadata["pages"][0]
+    assert page["ocr_source"] == "stored" and stats(reader)["pages_ocr_stored_image"] == 1
+    assert "ocr_source" not in rendered.metadata["pages"][0]
+    assert similarity(stored.text, " ".join(lines)) >= similarity(rendered.text, " ".join(lines)) - 0.01
+    assert page["ocr_conf"] > 80
+    # a 200 dpi image is rendered at the reader's 300 dpi instead (tesseract reads 300 dpi best)
+    image200, _ = render_text_page(text, "en", dpi=200)
+    (tmp_path / "scan300.pdf").unlink()
+    image200.save(tmp_path / "scan200.pdf", "PDF", resolution=200.0)
+    (low,), _ = read(tmp_path, language="en")
+    assert "ocr_source" not in low.metadata["pages"][0]
+
+
+def test_roman_numerals_read_as_cyrillic_are_written_back():
+    fix = ocr_mod.fix_cyrillic_roman
+    assert fix("факторы свертывания (П, УП, Х) и антитромбин Ш.") == "факторы свертывания (II, VII, Х) и антитромбин III."
+    assert fix("ХП съезд; ХУП век; в П стадии") == "XII съезд; XVII век; в II стадии"
+    for text in ("У больного Х-образные ноги", "Подавляет Шум", "ПШ", "пункт п. 3"):
+        assert fix(text) == text  # words, and what is not a numeral, stay
+
+
+def test_vertical_text_is_detected_and_counted(tmp_path):
+    """A page of vertical Japanese (columns right to left) is counted, not silently read as lines."""
+    if not can_render("ja"):
+        pytest.skip("no CJK font installed")
+    from PIL import Image, ImageDraw, ImageFont
+
+    from mmedc.textbooks.sample import cjk_font_path
+
+    font = ImageFont.truetype(cjk_font_path(), 40, index=0)
+    page = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(page)
+    text = "高血圧は日常診療で最も多い慢性疾患であり血圧の上昇は血管の内皮を傷つけて動脈硬化を進める" * 3
+    for col in range(12):
+        for row in range(30):
+            ch = text[(col * 30 + row) % len(text)]
+            draw.text((1140 - col * 90, 100 + row * 50), ch, font=font, fill=0)
+    page.save(tmp_path / "vertical.pdf", "PDF", resolution=150.0)
+    docs, reader = read(tmp_path, language="ja", retry_confidence=0, min_ocr_confidence=0)
+    assert stats(reader)["pages_ocr_vertical"] == 1
+    assert docs[0].metadata["pages"][0]["ocr_vertical"] >= 0.5

@@ -7,6 +7,7 @@ import time
 import pytest
 from datatrove.data import Document
 
+from mmedc.lang import MMEDC_LANGUAGES
 from mmedc.langid import LanguageID, predict_language, script_correction
 
 SAMPLES = {
@@ -69,3 +70,48 @@ def test_annotate_only_keeps_everything():
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.bin"):
         LanguageID(model_path=str(tmp_path / "nope.bin"))
+
+
+def test_long_document_is_judged_on_its_middle_window_when_the_model_is_sure(monkeypatch):
+    import mmedc.langid as langid
+
+    calls: list[str] = []
+    real = langid._raw_predict
+
+    def counting(model, line, k):
+        calls.append(line)
+        return real(model, line, k)
+
+    monkeypatch.setattr(langid, "_raw_predict", counting)
+    # an English cookie banner opens a French page: the middle window decides, in one call
+    page = "Accept all cookies to continue browsing. " * 30 + (SAMPLES["fr"] + "\n") * 40
+    lang, score = predict_language(page)
+    assert (lang, len(calls)) == ("fr", 1) and score >= 0.9
+    # an uncertain middle brings in the start and end windows, averaged
+    calls.clear()
+    mixed = (SAMPLES["en"] + " ") * 12 + "Ile-de-France Est (3) " * 40 + (SAMPLES["en"] + " ") * 12
+    assert predict_language(mixed)[0] == "en" and len(calls) == 3
+    # newlines are flattened only inside the window that is read
+    assert all("\n" not in line and len(line) <= 1000 for line in calls)
+
+
+def test_script_rule_is_the_one_in_mmedc_lang():
+    from mmedc.lang import script_language
+
+    for text in ("届出者数は26％増の51万5168人。", "国家统计局今天发布了最新的人口数据报告。"):
+        assert script_correction(text, "xx")[0] == script_language(text)[0]
+    # a Chinese sentence the compressed model alone calls another language is Chinese
+    assert predict_language("广西壮族自治区")[0] == "zh"
+
+
+def test_default_thresholds_are_per_language():
+    from mmedc.langid import LANGUAGE_THRESHOLDS
+
+    block = LanguageID()
+    assert block.thresholds == {k: v for k, v in LANGUAGE_THRESHOLDS.items() if k != "default"}
+    assert block.default_threshold == LANGUAGE_THRESHOLDS["default"]
+    assert set(MMEDC_LANGUAGES) <= set(block.thresholds)
+    assert all(0.5 <= v < 1 for v in block.thresholds.values())
+    # a confident sentence of each language passes its own threshold
+    for lang, text in SAMPLES.items():
+        assert block.filter(Document(text=text, id=lang)) is True, lang

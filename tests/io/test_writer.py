@@ -9,7 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document
 
-from mmedc.io.parquet import ShardedParquetWriter, ShardReader, iter_records, list_shards, merge_manifests
+from mmedc.io.manifest import merge_manifests
+from mmedc.io.shards import ShardReader, iter_records, list_shards
+from mmedc.io.writer import ShardedParquetWriter
 from mmedc.schema import COLUMNS, SCHEMA
 
 
@@ -79,17 +81,18 @@ def test_manifest_counts_per_language_and_source(tmp_path):
     by = {(e["lang"], e["source"]): e for e in m["by_lang_source"]}
     assert by[("en", "web")]["documents"] == 8 and by[("fr", "web")]["documents"] == 8
     assert sum(e["characters"] for e in m["by_lang_source"]) == sum(len(d.text) for d in _docs(10) + _docs(6, start=100))
-    assert json.loads((tmp_path / "_manifest.json").read_text())["rows"] == 16
+    assert json.loads((tmp_path / ".mmedc" / "manifest.json").read_text())["rows"] == 16
     assert m["bytes"] == sum(p.stat().st_size for p in tmp_path.glob("*.parquet"))
 
 
 def test_rerun_of_a_rank_replaces_its_shards_only(tmp_path):
     _write(tmp_path, _docs(30), rank=0, max_rows=10)
     _write(tmp_path, _docs(5, start=500), rank=1, max_rows=10)
-    (tmp_path / "00000_00007.parquet.tmp").write_bytes(b"half a shard from a killed attempt")
+    (tmp_path / ".00000_00007.parquet.tmp").write_bytes(b"half a shard from a killed attempt")
+    (tmp_path / "00000_00008.parquet.tmp").write_bytes(b"the same, as earlier versions named it")
     _write(tmp_path, _docs(12), rank=0, max_rows=10)  # the retried rank writes fewer shards
-    names = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
-    assert names == ["00000_00000.parquet", "00000_00001.parquet", "00001_00000.parquet"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".mmedc", "00000_00000.parquet", "00000_00001.parquet", "00001_00000.parquet"]
     ids = [r["id"] for r in iter_records(str(tmp_path))]
     assert len(ids) == len(set(ids)) == 17
 

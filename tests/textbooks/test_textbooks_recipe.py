@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mmedc.io.layout import logs_dir
 from mmedc.io.parquet import MANIFEST_FILE, iter_records, list_shards
 from mmedc.recipes.textbooks import build_parser, build_pipeline, demo, main
 from mmedc.textbooks.sample import TEXTS, normalise
@@ -51,7 +52,7 @@ def test_rerun_resumes_without_duplicates(demo_run):
     workdir, summary = demo_run
     output = Path(summary["output"])
     before = rows(output)
-    logs = output / "_logs"
+    logs = Path(logs_dir(str(output)))
     markers = sorted((logs / "completions").iterdir())
     assert len(markers) == 3
     # a task killed mid-run: its completion marker is missing and it left a temporary shard behind
@@ -89,6 +90,9 @@ def test_options_reach_the_blocks(tmp_path):
     assert reader.engine == "pdfplumber" and reader.split == "chapter" and reader.language == "fr"
     assert reader.rotate_pages is True
     assert cleanup.rules["bibliography"] is False and cleanup.rules["toc"] is True
+    reader = build_pipeline(str(tmp_path), str(tmp_path / "out"), language="rus",
+                            reader_options={"min_ocr_confidence": 55, "stored_image": False})[0]
+    assert reader.language == "ru" and reader.min_ocr_confidence == 55 and reader.stored_image is False
     with pytest.raises(SystemExit):
         main(["--input", str(tmp_path), "--output", str(tmp_path / "o"), "--disable-rule", "nonsense"])
 

@@ -1,0 +1,356 @@
+"""Keyword matching: one Aho-Corasick pass per text, word boundaries, stems and coverage windows.
+
+Matching is one pass of an Aho-Corasick automaton over the lowercased, NFC-normalised text encoded
+as UTF-8, with leftmost-longest matches; no regex pass and no pass per keyword. ``ahocorasick-rs`` is
+the engine (a dependency of mmedc); ``pyahocorasick`` is the fallback when it cannot be imported
+(or when ``MMEDC_KEYWORD_ENGINE=pyahocorasick``), imported only then. The boundary, stem, family and
+coverage logic around the automaton is written here because no library offers word-bounded,
+inflection-aware, CJK-aware multi-pattern matching:
+
+* space-separated languages (en, fr, es, ru): a match counts only when it starts a word and ends one
+  (or is a ``*`` stem, or ends with one of the language's plural endings);
+* Chinese and Japanese (no spaces): the automaton also holds the ``!`` entries (common ordinary
+  words that contain a term, e.g. 发烧友 "enthusiast" contains 发烧 "fever"), so leftmost-longest
+  matching lets the ordinary word consume the text; Latin parts of a term (CT检查) keep ASCII word
+  boundaries.
+
+The per-match work is kept small: ASCII bytes and the two-byte letters of Latin-1, Latin Extended-A
+and Cyrillic are classified from the bytes alone, and a stem runs to the end of its word with one
+bytes regex; only other characters are decoded. Automata are built lazily, once per language per
+process; matchers pickle without them (datatrove and Spark ship blocks to workers by pickling).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from mmedc.keywords.lists import (
+    KEYWORD_DIR,
+    UNSEGMENTED,
+    WINDOW_BYTES,
+    WINDOW_DENSITY,
+    KeywordList,
+    load_context_categories,
+    load_keyword_list,
+    normalize_language,
+)
+
+__all__ = ["PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "get_matcher", "score_text"]
+
+# plural / inflection endings accepted after a whole-word term (stems and brace forms cover the rest)
+PLURAL_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "en": ("s", "es"),
+    "fr": ("s", "x"),
+    "es": ("s", "es"),
+}
+
+
+@dataclass
+class KeywordScore:
+    """What :func:`score_text` found in one text."""
+
+    count: int  # distinct medical terms matched
+    density: float  # sum(occurrences x matched length) / len(text)
+    occurrences: int  # total medical matches
+    matched_chars: int
+    text_chars: int
+    top_terms: list[tuple[str, int]] = field(default_factory=list)  # most frequent terms, with counts
+    lang: str = ""
+    coverage: float = 0.0  # share of the text's windows (~paragraphs) where medical terms are dense
+    content: int = 0  # distinct terms outside the context categories (care settings, professions)
+
+    def passes(self, min_count: int, min_density: float, min_coverage: float = 0.0, min_content: int = 0) -> bool:
+        return (
+            self.count >= min_count and self.density >= min_density and self.coverage >= min_coverage
+            and self.content >= min_content
+        )
+
+
+# ASCII bytes that are word characters (letters, digits), for boundary checks on UTF-8 bytes
+_ASCII_WORD = tuple(chr(i).isalnum() for i in range(128))
+# lead bytes of two-byte letters that are letters whatever the second byte: Latin Extended-A
+# (U+0100-U+017F: C4, C5) and Cyrillic (U+0400-U+047F: D0, D1); C3 (U+00C0-U+00FF) is a letter
+# except × (C3 97) and ÷ (C3 B7)
+_LETTER_LEAD = frozenset({0xC4, 0xC5, 0xD0, 0xD1})
+# a run of characters known to be letters or digits from their bytes alone
+_WORD_RUN = re.compile(rb"(?:[0-9A-Za-z]|[\xc4\xc5\xd0\xd1][\x80-\xbf]|\xc3[\x80-\x96\x98-\xb6\xb8-\xbf])*")
+
+
+def _is_word_before(data: bytes, i: int) -> bool:
+    """Whether the character that ends at byte ``i`` of UTF-8 ``data`` is a letter or digit."""
+    if i <= 0:
+        return False
+    c = data[i - 1]
+    if c < 0x80:
+        return _ASCII_WORD[c]
+    if i >= 2:
+        lead = data[i - 2]
+        if lead in _LETTER_LEAD:
+            return True
+        if lead == 0xC3:
+            return c != 0x97 and c != 0xB7
+    j = i - 1
+    while j > 0 and 0x80 <= data[j] < 0xC0:
+        j -= 1
+    return data[j:i].decode("utf-8", "replace").isalnum()
+
+
+def _char_after(data: bytes, i: int) -> tuple[bool, int]:
+    """(is a letter or digit, byte length) of the character that starts at byte ``i``."""
+    c = data[i]
+    if c < 0x80:
+        return _ASCII_WORD[c], 1
+    if c in _LETTER_LEAD:
+        return True, 2
+    n = 2 if c < 0xE0 else 3 if c < 0xF0 else 4
+    return data[i : i + n].decode("utf-8", "replace").isalnum(), n
+
+
+def _word_end(data: bytes, i: int) -> int:
+    """Byte offset where the word running through byte ``i`` ends (``i`` itself starts a word character)."""
+    n = len(data)
+    while True:
+        i = _WORD_RUN.match(data, i).end()
+        if i >= n or data[i] < 0x80:
+            return i
+        word, width = _char_after(data, i)
+        if not word:
+            return i
+        i += width
+
+
+def _chars(data: bytes, start: int, end: int) -> int:
+    """Characters in ``data[start:end]`` (UTF-8): bytes that are not continuation bytes."""
+    seg = data[start:end]
+    return len(seg) if seg.isascii() else len(seg.decode("utf-8", "replace"))
+
+
+class _Engine:
+    """Leftmost-longest Aho-Corasick over UTF-8 bytes: ahocorasick-rs, else pyahocorasick.
+
+    Both search bytes, so offsets are byte offsets either way. pyahocorasick only takes ``str``: the
+    bytes are passed as latin-1 text (one character per byte), which also keeps its child lookups
+    small (at most 256 first bytes instead of thousands of CJK first characters).
+    """
+
+    def __init__(self, patterns: list[bytes]):
+        self.lengths = [len(p) for p in patterns]
+        self._rs = None
+        self._auto = None
+        try:
+            if os.environ.get("MMEDC_KEYWORD_ENGINE", "") == "pyahocorasick":
+                raise ImportError("pyahocorasick requested through MMEDC_KEYWORD_ENGINE")
+            import ahocorasick_rs
+        except ImportError as first:
+            try:
+                import ahocorasick
+            except ImportError:
+                raise ImportError(
+                    f"keyword matching needs an Aho-Corasick engine ({first}); pip install ahocorasick-rs "
+                    "(or pyahocorasick)"
+                ) from None
+            self.name = "pyahocorasick"
+            self._auto = ahocorasick.Automaton()
+            for idx, pattern in enumerate(patterns):
+                self._auto.add_word(pattern.decode("latin-1"), idx)
+            self._auto.make_automaton()
+        else:
+            self.name = "ahocorasick-rs"
+            self._rs = ahocorasick_rs.BytesAhoCorasick(
+                patterns,
+                matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+                implementation=ahocorasick_rs.Implementation.DFA,
+            )
+
+    def find(self, data: bytes) -> list[tuple[int, int, int]]:
+        """Non-overlapping leftmost-longest matches as (pattern index, start byte, end byte)."""
+        if self._rs is not None:
+            return self._rs.find_matches_as_indexes(data)
+        lengths = self.lengths
+        return [(idx, end + 1 - lengths[idx], end + 1) for end, idx in self._auto.iter_long(data.decode("latin-1"))]
+
+
+def normalize_text(text: str) -> str:
+    """The form texts are matched in: lowercased, NFC, typographic apostrophe as ``'``."""
+    norm = text.lower()
+    if not norm.isascii():
+        norm = unicodedata.normalize("NFC", norm)
+        if "\u2019" in norm:
+            norm = norm.replace("\u2019", "'")
+    return norm
+
+
+class KeywordMatcher:
+    """Scores texts against one language's list. Picklable; the automaton is rebuilt on first use."""
+
+    def __init__(self, keyword_list: KeywordList, context_categories: frozenset[str] | set[str] = frozenset()):
+        self.keyword_list = keyword_list
+        # context terms (hospital, doctor, patient...) name where medicine happens, not what it says:
+        # they count as keywords but not as content
+        self.context = [e.category in context_categories for e in keyword_list.entries]
+        self.lang = keyword_list.lang
+        self.unsegmented = self.lang in UNSEGMENTED
+        self.suffixes = tuple(s.encode() for s in PLURAL_SUFFIXES.get(self.lang, ()))
+        # one pattern per distinct form; a form listed both as a term and as a blocker counts as the term
+        entry_of: dict[str, int] = {}
+        for idx, entry in enumerate(keyword_list.entries):
+            for form in entry.forms:
+                prev = entry_of.get(form)
+                if prev is None or (keyword_list.entries[prev].blocker and not entry.blocker):
+                    entry_of[form] = idx
+        self._forms = list(entry_of)
+        entries = keyword_list.entries
+        # distinct keywords are counted per family: the index of the family's first entry
+        family_index: dict[str, int] = {}
+        for idx, entry in enumerate(entries):
+            family_index.setdefault(entry.family or entry.term, idx)
+        # per pattern: (family entry index, characters, stem, blocker)
+        self._info = [
+            (family_index[entries[i].family or entries[i].term], len(f), entries[i].stem, entries[i].blocker)
+            for f, i in ((f, entry_of[f]) for f in self._forms)
+        ]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("engine", None)
+        return state
+
+    @cached_property
+    def engine(self) -> _Engine:
+        """The automaton, built on first use (once per process for shared matchers)."""
+        return _Engine([f.encode("utf-8") for f in self._forms])
+
+    def _scan_unsegmented(self, data: bytes, nwin: int) -> tuple[dict[int, int], int, list[int]]:
+        info = self._info
+        n = len(data)
+        counts: dict[int, int] = {}
+        get = counts.get
+        matched = 0
+        per_window = [0] * nwin
+        aw = _ASCII_WORD
+        for pid, start, end in self.engine.find(data):
+            idx, chars, _stem, blk = info[pid]
+            # Latin parts of a CJK term (CT, HIV, B超) still need word boundaries: "ct" in "project"
+            if data[start] < 0x80 and start and data[start - 1] < 0x80 and aw[data[start - 1]]:
+                continue
+            if data[end - 1] < 0x80 and end < n and data[end] < 0x80 and aw[data[end]]:
+                continue
+            if not blk:
+                counts[idx] = get(idx, 0) + 1
+                matched += chars
+                per_window[start * nwin // n] += end - start
+        return counts, matched, per_window
+
+    def _scan(self, data: bytes, nwin: int) -> tuple[dict[int, int], int, list[int]]:
+        """One pass over normalised UTF-8 ``data``: occurrences per keyword family, matched
+        characters, and matched bytes in each of ``nwin`` equal windows (blockers are not counted)."""
+        if self.unsegmented:
+            return self._scan_unsegmented(data, nwin)
+        info = self._info
+        n = len(data)
+        counts: dict[int, int] = {}
+        get = counts.get
+        matched = 0
+        per_window = [0] * nwin
+        aw = _ASCII_WORD
+        suffixes = self.suffixes
+        for pid, start, end in self.engine.find(data):
+            if start:  # must start a word
+                c = data[start - 1]
+                if aw[c] if c < 0x80 else _is_word_before(data, start):
+                    continue
+            idx, chars, stem, blk = info[pid]
+            if end < n:
+                c = data[end]
+                word = aw[c] if c < 0x80 else _char_after(data, end)[0]
+                if word:
+                    if stem:  # extend over the rest of the word
+                        stop = _word_end(data, end)
+                        chars += _chars(data, end, stop)
+                        end = stop
+                    else:
+                        for suf in suffixes:
+                            k = end + len(suf)
+                            if data.startswith(suf, end) and (k >= n or not _char_after(data, k)[0]):
+                                chars += len(suf)
+                                break
+                        else:
+                            continue  # ends inside a word
+            if not blk:
+                counts[idx] = get(idx, 0) + 1
+                matched += chars
+                per_window[start * nwin // n] += end - start
+        return counts, matched, per_window
+
+    def score(
+        self, text: str, top_k: int = 10, window_bytes: int = WINDOW_BYTES, window_density: float = WINDOW_DENSITY
+    ) -> KeywordScore:
+        """Count distinct terms and their density in ``text``.
+
+        ``coverage`` is the share of the text's windows (``window_bytes`` of UTF-8, about a paragraph;
+        the text is cut into equal windows) whose own density reaches ``window_density``: a general
+        page with one medical paragraph has a high density but a low coverage."""
+        if not text:
+            return KeywordScore(0, 0.0, 0, 0, 0, [], self.lang, 0.0, 0)
+        norm = normalize_text(text)
+        data = norm.encode("utf-8")
+        nbytes = len(data)
+        nwin = max(1, (nbytes + window_bytes // 2) // window_bytes)  # equal windows of ~window_bytes
+        counts, matched, per_window = self._scan(data, nwin)
+        top = []
+        if top_k and counts:
+            entries = self.keyword_list.entries
+            best = sorted(counts.items(), key=lambda kv: -kv[1])[:top_k]
+            top = [(entries[i].term, c) for i, c in best]
+        n = len(norm)
+        context = self.context
+        if nwin == 1:
+            covered = int(per_window[0] >= window_density * nbytes)
+        else:
+            need = window_density * nbytes / nwin
+            covered = sum(1 for m in per_window if m >= need)
+        return KeywordScore(
+            count=len(counts),
+            density=matched / n,
+            occurrences=sum(counts.values()),
+            matched_chars=matched,
+            text_chars=n,
+            top_terms=top,
+            lang=self.lang,
+            coverage=covered / nwin,
+            content=len(counts) - sum(1 for i in counts if context[i]) if counts else 0,
+        )
+
+
+_MATCHERS: dict[tuple[str, str], KeywordMatcher] = {}
+
+
+def get_matcher(lang: str, keyword_dir: str | Path | Traversable | None = None) -> KeywordMatcher:
+    """The process-wide matcher for ``lang`` (lists loaded and automaton built once per process)."""
+    code = normalize_language(lang) or ""
+    key = (code, str(keyword_dir or KEYWORD_DIR))
+    matcher = _MATCHERS.get(key)
+    if matcher is None:
+        matcher = _MATCHERS[key] = KeywordMatcher(
+            load_keyword_list(code, keyword_dir), frozenset(load_context_categories(keyword_dir))
+        )
+    return matcher
+
+
+def score_text(
+    text: str, lang: str, keyword_dir: str | Path | Traversable | None = None, top_k: int = 10
+) -> KeywordScore:
+    """Score one string with ``lang``'s medical keyword list.
+
+    >>> s = score_text("Metformin is first-line therapy for type 2 diabetes mellitus.", "en")
+    >>> s.count >= 2
+    True
+    """
+    return get_matcher(lang, keyword_dir).score(text, top_k=top_k)
