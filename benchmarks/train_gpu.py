@@ -59,7 +59,7 @@ def write_shards(folder: str, docs: int, seed: int = 0) -> str:
 
     from datatrove.data import Document
 
-    from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+    from mmedc.io import ShardedParquetWriter, merge_manifests
     from mmedc.recipes.pretrain import _DEMO_TEXT
 
     rng = random.Random(seed)

@@ -316,7 +316,7 @@ def test_bf16_training_keeps_fp32_checkpoints_and_saves_a_bf16_final_model(shard
 def test_eval_split_is_read_by_ranks_in_parts_and_stops_when_full(tmp_path):
     from datatrove.data import Document
 
-    from mmedc.io.parquet import ShardedParquetWriter
+    from mmedc.io import ShardedParquetWriter
     from mmedc.train.data import eval_blocks
     from mmedc.train.tokenize import train_tokenizer
 
