@@ -115,8 +115,9 @@ def test_auto_resume_skips_a_damaged_newest_checkpoint(interrupted, shards, tmp_
         stop()
     assert r["resumed_from"].endswith("step-0000004")
     skipped = [m for m in messages if "skipping" in m]
-    if damage == "no_marker":
-        assert not skipped  # without a marker it is not a checkpoint at all (a save that did not finish)
+    if damage == "no_marker":  # without a marker it is not a checkpoint (a save that did not finish)
+        ignored = [m for m in messages if "ignoring 1 folder" in m]
+        assert not skipped and len(ignored) == 1 and "step-0000006" in ignored[0]
     else:
         assert len(skipped) == 1 and "step-0000006" in skipped[0] and len(skipped[0].strip().splitlines()) == 1
         expected = {"truncated_weights": "model.safetensors", "truncated_state": ck.STATE,
