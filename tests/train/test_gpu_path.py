@@ -341,3 +341,38 @@ def test_eval_split_is_read_by_ranks_in_parts_and_stops_when_full(tmp_path):
     st = Counter()
     eval_blocks(str(folder), tok, 16, max_tokens_per_lang=40, languages=["en", "fr"], stats=st)
     assert st["eval_files_read"] < n_files and st["eval_files_skipped"] > 0  # stopped when both were full
+
+
+# --- prefetch and timing --------------------------------------------------------------------------
+
+
+def test_prefetcher_keeps_order_passes_errors_and_stops():
+    from mmedc.train.trainer import Prefetcher
+
+    it = iter(range(5))
+    p = Prefetcher(lambda: next(it), depth=2)
+    assert [p.get() for _ in range(5)] == [0, 1, 2, 3, 4]
+    with pytest.raises(StopIteration):
+        p.get()  # the producer's error reaches the training thread
+    p.close()
+    q = Prefetcher(lambda: 1, depth=2)
+    q.close()
+    assert not q._thread.is_alive()
+
+
+def test_tokens_per_s_leaves_out_saving(shards, tmp_path, monkeypatch):
+    import time
+
+    from mmedc.train import trainer
+
+    real_save = trainer.save_checkpoint
+
+    def slow_save(*a, **k):
+        time.sleep(2.0)
+        return real_save(*a, **k)
+
+    monkeypatch.setattr(trainer, "save_checkpoint", slow_save)
+    r = pretrain(None, **opts(shards, tmp_path / "t", max_steps=6, log_every=2, save_every=2))
+    step4 = next(h for h in r["history"] if h["step"] == 4)
+    # the interval 2 -> 4 began after the 2 s save at step 2: 2 steps x 128 tokens in well under 2 s
+    assert step4["tokens_per_s"] > 2 * 4 * 32 / 2.0
