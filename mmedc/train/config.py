@@ -6,6 +6,11 @@ checkpointing); a config file only says what differs. Every field is also a comm
 (``max_steps`` -> ``--max-steps``), generated from the dataclass: each field's help text lives in its
 ``field(metadata={"help": ...})``, its default is written once. Dict-valued fields (``model``,
 ``mixture``) take JSON on the command line (``--mixture '{"en": 0.5, "zh": 0.5}'``).
+
+Why not :mod:`mmedc.options` (the recipes' generator): it makes booleans ``--flag/--no-flag``, lists
+comma-separated and dicts ``KEY=VALUE``; the trainer's options (``--gradient-checkpointing false``,
+``--shards a b``, JSON dicts) are a published command line, kept as they are, and an option given
+neither on the command line nor in the file must stay absent so the file's value wins.
 """
 
 from __future__ import annotations

@@ -153,10 +153,19 @@ def chunked_causal_lm_loss(hidden, weight, labels, num_items_in_batch=None, chun
     return total / num_items_in_batch
 
 
-def enable_chunked_loss(model, chunk_tokens: int) -> None:
+# causal LMs whose logits are exactly ``lm_head(hidden)`` (no soft-capping or scaling after the head)
+CHUNKED_LOSS_MODELS = frozenset({"llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2"})
+
+
+def enable_chunked_loss(model, chunk_tokens: int) -> bool:
     """Make the model's own forward compute :func:`chunked_causal_lm_loss` (inside the forward, so FSDP
     has gathered the output projection): ``lm_head`` passes hidden states through and the loss function
-    projects them chunk by chunk. ``out.logits`` then holds hidden states; the saved weights are unchanged."""
+    projects them chunk by chunk. ``out.logits`` then holds hidden states; the saved weights are unchanged.
+
+    Only for :data:`CHUNKED_LOSS_MODELS` (others may transform the logits after the head, e.g. Gemma's
+    soft-capping); returns whether it was enabled."""
+    if getattr(model.config, "model_type", None) not in CHUNKED_LOSS_MODELS:
+        return False
     head = model.get_output_embeddings()
     if head is None or not hasattr(head, "weight"):
         raise ValueError(f"loss_chunk_tokens: {type(model).__name__} has no output projection to chunk")
@@ -167,6 +176,7 @@ def enable_chunked_loss(model, chunk_tokens: int) -> None:
                                       getattr(head, "bias", None))
 
     model.loss_function = loss_function
+    return True
 
 
 def fsdp_requested() -> bool:

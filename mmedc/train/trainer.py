@@ -238,8 +238,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
         else:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False
-    if config.loss_chunk_tokens:
-        enable_chunked_loss(model, config.loss_chunk_tokens)
+    if config.loss_chunk_tokens and not enable_chunked_loss(model, config.loss_chunk_tokens):
+        logger.info(f"loss_chunk_tokens: {model.config.model_type} is not among the models with plain "
+                    "lm_head logits; using the model's own loss")
     if config.compile:
         compile_layers(model)
     optimizer = build_optimizer(model, config, fused=cuda)

@@ -200,7 +200,7 @@ def test_chunked_loss_equals_the_models_loss_and_keeps_no_full_logits():
     ref_loss = ref(input_ids=x, labels=labels).loss
     ref_loss.backward()
     model = tiny_llama(vocab=vocab)
-    enable_chunked_loss(model, chunk_tokens=16)
+    assert enable_chunked_loss(model, chunk_tokens=16)
     sizes = []
 
     def pack(t):
@@ -224,6 +224,13 @@ def test_chunked_loss_equals_the_models_loss_and_keeps_no_full_logits():
     s = chunked_causal_lm_loss(h, w, y, torch.tensor(1.0), chunk_tokens=3)
     full = torch.nn.functional.cross_entropy((h[0, :-1] @ w.T), y[0, 1:], reduction="sum")
     torch.testing.assert_close(s, full)
+    # a model that transforms its logits after the head keeps its own loss
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    gemma = AutoModelForCausalLM.from_config(AutoConfig.for_model(
+        "gemma2", vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=8))
+    assert not enable_chunked_loss(gemma, chunk_tokens=16)
 
 
 # --- synchronisation and host reads ---------------------------------------------------------------
