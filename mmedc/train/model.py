@@ -82,7 +82,9 @@ def build_model(config: TrainConfig, tokenizer, fsdp: bool = False):
     if config.model_name_or_path:
         if not fsdp:
             kw["dtype"] = torch.float32
-        return AutoModelForCausalLM.from_pretrained(config.model_name_or_path, **kw)
+        model = AutoModelForCausalLM.from_pretrained(config.model_name_or_path, **kw)
+        restore_fp32_rotary(model)
+        return model
     arch = dict(config.model)
     model_type = arch.pop("model_type", "llama")
     arch.setdefault("vocab_size", len(tokenizer))
@@ -94,6 +96,31 @@ def build_model(config: TrainConfig, tokenizer, fsdp: bool = False):
             arch.setdefault(name, getattr(tokenizer, name))
     model_config = AutoConfig.for_model(model_type, **arch)
     return AutoModelForCausalLM.from_config(model_config, dtype=torch.float32, **kw)
+
+
+def restore_fp32_rotary(model) -> int:
+    """Recompute in fp32 every rotary ``inv_freq`` that is not fp32 (a model loaded or cast in bf16
+    casts its buffers too; casting back would keep the bf16 rounding). Returns how many were redone."""
+    import torch
+
+    redone = 0
+    for module in model.modules():
+        buf = getattr(module, "inv_freq", None)
+        if buf is None or buf.dtype == torch.float32 or not hasattr(module, "config"):
+            continue
+        rope_type = getattr(module, "rope_type", "default")
+        if rope_type == "default" and hasattr(module, "compute_default_rope_parameters"):
+            fn = module.compute_default_rope_parameters
+        else:
+            from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+            fn = ROPE_INIT_FUNCTIONS[rope_type]
+        inv_freq, _ = fn(module.config, device=buf.device)
+        module.inv_freq = inv_freq.to(torch.float32)
+        if hasattr(module, "original_inv_freq"):
+            module.original_inv_freq = module.inv_freq.clone()
+        redone += 1
+    return redone
 
 
 def check_fp32_buffers(model) -> None:

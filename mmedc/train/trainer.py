@@ -59,6 +59,7 @@ from mmedc.train.model import (  # noqa: F401 - peak_tflops, flops_per_token: al
     fsdp_requested,
     is_varlen,
     peak_tflops,
+    restore_fp32_rotary,
     save_dtype,
     sync_every_micro_batch,
 )
@@ -246,6 +247,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     optimizer = build_optimizer(model, config, fused=cuda)
     scheduler = build_scheduler(optimizer, config)
     model, optimizer = accelerator.prepare(model, optimizer)
+    restore_fp32_rotary(accelerator.unwrap_model(model))  # whatever prepare did to buffers
     check_fp32_buffers(accelerator.unwrap_model(model))
     sync_each = sync_every_micro_batch(accelerator.distributed_type)
     varlen = is_varlen(config.attn_implementation)

@@ -42,9 +42,17 @@ def test_master_weights_and_inv_freq_stay_fp32_from_a_bf16_checkpoint(tmp_path):
     assert {p.dtype for p in model.parameters()} == {torch.float32}  # AdamW updates fp32 weights
     assert model.model.rotary_emb.inv_freq.dtype == torch.float32
     check_fp32_buffers(model)
+    exact = model.model.rotary_emb.inv_freq.clone()
     model.model.rotary_emb.inv_freq = model.model.rotary_emb.inv_freq.to(torch.bfloat16)
     with pytest.raises(RuntimeError, match="inv_freq.*float32"):
         check_fp32_buffers(model)
+    from mmedc.train.model import restore_fp32_rotary
+
+    bf = tiny_llama().to(torch.bfloat16)  # .to() casts buffers: the bf16-policy failure mode
+    assert bf.model.rotary_emb.inv_freq.dtype == torch.bfloat16
+    assert restore_fp32_rotary(bf) == 1
+    torch.testing.assert_close(bf.model.rotary_emb.inv_freq, exact, rtol=0, atol=0)  # recomputed, not cast back
+    check_fp32_buffers(bf)
 
 
 def test_fsdp2_policy_keeps_inv_freq_fp32_after_sharding(monkeypatch):
