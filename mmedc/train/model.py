@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mmedc.train.config import TrainConfig
@@ -204,6 +206,18 @@ def enable_chunked_loss(model, chunk_tokens: int) -> bool:
 
     model.loss_function = loss_function
     return True
+
+
+@contextmanager
+def plain_logits(model) -> Iterator[None]:
+    """Within this block the model returns real logits again (for scoring multiple-choice options)."""
+    head = model.get_output_embeddings()
+    override = head.__dict__.pop("forward", None) if head is not None else None
+    try:
+        yield
+    finally:
+        if override is not None:
+            head.forward = override
 
 
 def fsdp_requested() -> bool:
