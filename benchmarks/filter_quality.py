@@ -6,8 +6,8 @@ passages) joined into 1,200-3,000-character documents. Negatives: general senten
 (the ``hard`` ones mention health, biology, food or injuries). Chinese and Japanese have no medical
 data there, so their positives (and some hard negatives) are project-written (``_cjk_eval.py``).
 
-mmedc is the full filter decision (count, density and coverage, with the shipped lists and
-thresholds). Beside it, in the same run, the original MMedC release's rule with its own lists and
+mmedc is the full filter decision (``MedicalKeywordFilter``: count, density, coverage, content and
+the news test, with the shipped lists and thresholds). Beside it, in the same run, the original MMedC release's rule with its own lists and
 thresholds (``../shared/data/mmedc_release_rule/``, see ``_seed_rule.py``). ``hardFP`` is the
 health-adjacent non-medical documents kept (news of an illness or injury, food, sport, biology) over
 their number: the issue's goal is at most 2% in every language.
@@ -27,8 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cjk_eval import JA_GENERAL, JA_MEDICAL, ZH_GENERAL, ZH_MEDICAL  # noqa: E402
 from _seed_rule import RULE_DIR, FastOriginalRule, available  # noqa: E402
+from datatrove.data import Document  # noqa: E402
 
-from mmedc.keywords import get_matcher, load_content_thresholds, load_coverage, load_thresholds  # noqa: E402
+from mmedc.keywords import (  # noqa: E402
+    MedicalKeywordFilter,
+    get_matcher,
+    load_content_thresholds,
+    load_coverage,
+    load_thresholds,
+)
 
 LANGS = ("en", "zh", "ja", "fr", "ru", "es")
 MEDICAL_FILES = {
@@ -151,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             content_of.append(s)
             theirs.append(seed.keep(text))
             hard.append(kind.endswith("hard") or kind == "project_written_general")
-        ours = [c >= min_count and d >= min_density and k for (c, d), k in zip(scores, covered)]
+        flt = MedicalKeywordFilter(languages=[lang])  # the whole decision, the news test included
+        ours = [flt.filter(Document(text=t, id=str(i), metadata={"language": lang})) is True
+                for i, (t, _, _) in enumerate(rows)]
         if args.sweep:  # the min_content grid at the shipped count, density and coverage
             cells = []
             for mc in (0, 2, 3, 4, 5):

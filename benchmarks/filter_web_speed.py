@@ -87,6 +87,12 @@ def run_recipe(inp: Path, out: Path, **kw) -> int:
     return int(summary["manifest"]["rows"])
 
 
+def kept_ids(out: Path) -> set[str]:
+    from mmedc.io.parquet import iter_records
+
+    return {r["id"] for r in iter_records(str(out), columns=["id"])}
+
+
 def run_release_script(inp: Path, fast: bool) -> int:
     import pandas as pd
     from _seed_rule import FastOriginalRule, OriginalRule
@@ -132,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             results.append((name, secs, kept))
     else:
         print(f"{RULE_DIR} not found: the MMedC release's rule is not measured")
+    sets = {name: kept_ids(work / name) for name in ("known", "unknown", "lid_first")}
+    same = sets["known"] == sets["unknown"] == sets["lid_first"]
+    print(f"kept sets of the three filter_web orders identical: {same}"
+          + ("" if same else f" (known^lid_first {len(sets['known'] ^ sets['lid_first'])},"
+                              f" unknown^lid_first {len(sets['unknown'] ^ sets['lid_first'])})"))
     base = {name: secs for name, secs, _ in results}
     ref = base.get("MMedC release script (as released)")
     print(f"{'run':38} {'CPU s':>7} {'MB/s':>7} {'kept':>6}  ratio vs lid_first" + ("  vs MMedC as released" if ref else ""))

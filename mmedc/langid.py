@@ -44,6 +44,12 @@ __all__ = [
 _CJK = re.compile(f"[{KANA_RANGES}{HAN_RANGES}]")
 _CJK_LABELS = ("zh", "ja", "yue", "wuu")
 _MODELS: dict[str, object] = {}
+# labels lid.176 gives short text of other languages far more often than those languages occur on the
+# web (Cebuano and Waray, whose Wikipedias are mostly bot-written; Esperanto, Latin, Interlingua,
+# Interlingue, Ido, Volapük): on a line of up to SHORT_TEXT characters, a wanted language among the
+# top three labels wins over them whatever the ratio (its own score is kept, so a threshold still applies)
+SHORT_TEXT_SUSPECTS = frozenset({"ceb", "war", "eo", "la", "ia", "ie", "io", "vo"})
+SHORT_TEXT = 200
 # characters the zh/ja script rule counts (enough for the kana and Han shares; counting is per character)
 SCRIPT_SAMPLE = 400
 
@@ -135,7 +141,11 @@ def predict_language(
         preds = _raw_predict(model, line, k if cjk_text else 1)
         score, label = preds[0]
         lang = label[9:]
-        if k > 1 and not cjk_text and prefer is not None and lang not in prefer and score * (1 + tie_ratio) <= 1.0:
+        suspect = (prefer is not None and lang not in prefer and lang in SHORT_TEXT_SUSPECTS
+                   and len(line) <= SHORT_TEXT)
+        if k > 1 and not cjk_text and prefer is not None and lang not in prefer and (
+            suspect or score * (1 + tie_ratio) <= 1.0
+        ):
             preds = _raw_predict(model, line, k)
         if cjk_text:
             fixed, han_share = script_language(line, sample_chars=SCRIPT_SAMPLE)
@@ -145,7 +155,7 @@ def predict_language(
         if prefer is not None and lang not in prefer:
             for p, lab in preds[1:]:
                 if lab[9:] in prefer:
-                    if p > 0 and p >= tie_ratio * score:
+                    if p > 0 and (suspect or p >= tie_ratio * score):
                         return lab[9:], float(p)
                     break
         return lang, float(score)

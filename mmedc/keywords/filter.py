@@ -2,9 +2,13 @@
 
 A document is kept when it contains at least ``min_count`` *distinct* medical keywords of its
 language, their *density*, ``sum(occurrences x matched length) / len(text)``, reaches ``min_density``
-(the two metrics of the MMedC paper) and their *coverage* (the share of paragraph-sized windows that
-are themselves dense in terms) reaches ``min_coverage``. Lists and thresholds ship in
+(the two metrics of the MMedC paper), their *coverage* (the share of paragraph-sized windows that
+are themselves dense in terms) reaches ``min_coverage`` and their *content* (distinct terms outside
+the care-setting and profession categories) reaches ``min_content``. Lists and thresholds ship in
 ``mmedc/keyword_lists/`` (see :mod:`mmedc.keywords.lists` for the format).
+
+A document of unknown language can be routed by script (:func:`script_candidates`) to the lists it
+may belong to, which lets ``filter_web`` run this cheap filter before language ID.
 """
 
 from __future__ import annotations
@@ -23,18 +27,19 @@ from mmedc.keywords.lists import (
     keyword_folder,
     load_content_thresholds,
     load_coverage,
+    load_news_settings,
     load_thresholds,
     normalize_language,
 )
-from mmedc.keywords.matcher import get_matcher
+from mmedc.keywords.matcher import get_matcher, get_news_matcher
 from mmedc.lang import LANGUAGES
 
 __all__ = ["MedicalKeywordFilter", "script_candidates"]
 
-# letters by script, counted on a sample to route a document of unknown language to its lists
-# counted on UTF-8 bytes (bytes.count runs at memory speed; a regex over Unicode classes does not):
-# ASCII letters, and the lead bytes of two-byte Latin (U+00C0-U+024F: C3-C9), Cyrillic (U+0400-U+04FF:
-# D0-D3) and three-byte CJK characters (U+3000-U+9FFF: E3-E9, kana, CJK punctuation and Han)
+# letters by script, to route a document of unknown language to its lists, counted on UTF-8 bytes
+# (bytes.count runs at memory speed; a regex over Unicode classes does not): ASCII letters, and the
+# lead bytes of two-byte Latin (U+00C0-U+024F: C3-C9), Cyrillic (U+0400-U+04FF: D0-D3) and three-byte
+# CJK characters (U+3000-U+9FFF: E3-E9: kana, CJK punctuation and Han)
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _LATIN_LEADS = tuple(range(0xC3, 0xCA))
 _CYRILLIC_LEADS = (0xD0, 0xD1, 0xD2, 0xD3)
@@ -49,9 +54,9 @@ def script_candidates(text: str, sample_chars: int = 1000, min_share: float = 0.
 
     Over the first ``sample_chars`` characters, every script holding at least ``min_share`` of the
     letters counted (Latin, Cyrillic, Han, kana) names its languages: Latin -> en, fr, es; Cyrillic ->
-    ru; Han and kana -> zh and ja (Japanese first when there is kana). Letters
-    are counted from their UTF-8 bytes (ASCII letters and the lead bytes of each script's characters;
-    CJK punctuation counts with Han and kana); an ASCII sample is Latin at once.
+    ru; Han and kana -> zh and ja (Japanese first when there is kana). Letters are counted from their
+    UTF-8 bytes (ASCII letters and the lead bytes of each script's characters; CJK punctuation counts
+    with Han and kana); an ASCII sample is Latin at once.
     """
     sample = text[:sample_chars]
     if sample.isascii():
@@ -94,9 +99,13 @@ class MedicalKeywordFilter(BaseFilter):
             paragraph. ``0`` disables it. Defaults, like ``window_bytes`` and ``window_density``,
             come from the ``coverage`` section of ``thresholds.json``.
         min_content: distinct terms needed outside the context categories of ``thresholds.json``
-            (care settings and professions: hospital, doctor, patient), overriding its per-language
+            (care settings and professions: hospital, doctor, nurse), overriding its per-language
             ``min_content``: news of someone's illness names a disease among hospitals and doctors,
             medical text explains with anatomy, drugs, findings and procedures.
+        news: the news test of ``thresholds.json``: a document that passes every other test but
+            carries at least ``news.min_markers`` distinct news markers (``<lang>.news``: said,
+            spokesman, condolences...) needs ``news.extra_content`` more content terms (reason
+            ``news_report``); matched on those survivors only. ``False`` turns it off.
         keyword_dir: folder with ``<lang>.txt`` and ``thresholds.json`` (default: the shipped lists).
         top_k: number of most frequent terms written to ``med_kw_top``.
         route_by_script: a document without a language is scored with the lists of its script
@@ -110,7 +119,7 @@ class MedicalKeywordFilter(BaseFilter):
     Writes ``med_kw_count``, ``med_kw_density``, ``med_kw_coverage`` and ``med_kw_top``
     (``[[term, occurrences], ...]``) and ``med_kw_lang`` (the list used) to each scored document's metadata. Drop reasons: ``empty``,
     ``invalid_text``, ``no_language``, ``unsupported_language``, ``too_few_keywords``,
-    ``low_density``, ``low_coverage``, ``few_content_terms``.
+    ``low_density``, ``low_coverage``, ``few_content_terms``, ``news_report``.
     """
 
     name = "🩺 Medical keywords"
@@ -126,6 +135,7 @@ class MedicalKeywordFilter(BaseFilter):
         min_density: float | None = None,
         min_coverage: float | None = None,
         min_content: int | None = None,
+        news: bool = True,
         window_bytes: int | None = None,
         window_density: float | None = None,
         keyword_dir: str | Path | Traversable | None = None,
@@ -168,6 +178,7 @@ class MedicalKeywordFilter(BaseFilter):
         content = load_content_thresholds(self.keyword_dir)
         self.min_content = {lang: int(content.get(lang, 0) if min_content is None else min_content)
                             for lang in self.languages}
+        self.news_markers, self.news_extra = load_news_settings(self.keyword_dir) if news else (0, 0)
         coverage = load_coverage(self.keyword_dir)
         self.min_coverage = float(coverage["min_coverage"] if min_coverage is None else min_coverage)
         self.window_bytes = int(coverage["window_bytes"] if window_bytes is None else window_bytes)
@@ -186,7 +197,10 @@ class MedicalKeywordFilter(BaseFilter):
             logger.warning(f"{source}: document {doc.id!r} has {type(text).__name__} text, not str; dropped")
             return False, "invalid_text"
         meta = doc.metadata
-        lang = self.language or normalize_language(meta.get("language")) or self.default_language
+        declared = meta.get("language")
+        lang = self.language or (_NORMALIZED.get(declared) if declared.__class__ is str else None)
+        if lang is None and not self.language:
+            lang = normalize_language(declared) or self.default_language
         if lang is None and self.route_by_script:
             if not text.strip():
                 return False, "empty"
@@ -216,7 +230,7 @@ class MedicalKeywordFilter(BaseFilter):
         meta["med_kw_density"] = round(score.density, 6)
         meta["med_kw_coverage"] = round(score.coverage, 4)
         meta["med_kw_top"] = [[t, c] for t, c in score.top_terms]
-        self.stat_update(f"lang_{lang}")
+        self.stat_update(_STAT_KEYS.get(lang) or f"lang_{lang}")
         min_count, min_density = self.thresholds[lang]
         if score.count < min_count:
             return False, "too_few_keywords"
@@ -226,6 +240,13 @@ class MedicalKeywordFilter(BaseFilter):
             return False, "low_coverage"
         if score.content < self.min_content[lang]:
             return False, "few_content_terms"
+        if self.news_markers:
+            markers = get_news_matcher(lang, self.keyword_dir)
+            if markers is not None:
+                found = markers.score(text, top_k=0).count
+                meta["med_kw_news"] = found
+                if found >= self.news_markers and score.content < self.min_content[lang] + self.news_extra:
+                    return False, "news_report"
         return True
 
     def _routed(self, doc: Document, text: str) -> bool | tuple[bool, str]:
@@ -248,4 +269,7 @@ class MedicalKeywordFilter(BaseFilter):
         return first  # type: ignore[return-value]
 
 
+_STAT_KEYS = {code: f"lang_{code}" for code in LANGUAGES}
+# the language codes documents usually carry, normalised once
+_NORMALIZED = {code: code for code in LANGUAGES}
 _EVIDENCE = ("med_kw_lang", "med_kw_count", "med_kw_content", "med_kw_density", "med_kw_coverage", "med_kw_top")

@@ -39,6 +39,8 @@ __all__ = [
     "load_context_categories",
     "load_coverage",
     "load_keyword_list",
+    "load_news_list",
+    "load_news_settings",
     "load_thresholds",
     "normalize_language",
     "parse_keyword_list",
@@ -258,3 +260,28 @@ def load_content_thresholds(keyword_dir: str | Path | Traversable | None = None)
         except (AttributeError, TypeError, ValueError):
             raise ValueError(f"{path}: min_content for {lang!r} must be an integer") from None
     return out
+
+
+def load_news_list(lang: str, keyword_dir: str | Path | Traversable | None = None) -> KeywordList | None:
+    """Load ``<keyword_dir>/<lang>.news``, the language's news markers (same format as the lists:
+    words of reporting and public reaction, not of medicine); ``None`` when there is none."""
+    code = normalize_language(lang) or ""
+    path = keyword_folder(keyword_dir) / f"{code}.news"
+    if not code or not path.is_file():
+        return None
+    return parse_keyword_list(path.read_text(encoding="utf-8"), code, str(path))
+
+
+def load_news_settings(keyword_dir: str | Path | Traversable | None = None) -> tuple[int, int]:
+    """``(min_markers, extra_content)`` from the ``news`` section of ``thresholds.json``: a document
+    with at least ``min_markers`` distinct news markers needs ``extra_content`` more content terms.
+    ``(0, 0)`` (no news test) when the file has no such section."""
+    try:
+        raw, path = _read_thresholds_file(keyword_dir)
+    except FileNotFoundError:
+        return 0, 0
+    spec = raw.get("news") or {}
+    try:
+        return int(spec.get("min_markers", 0)), int(spec.get("extra_content", 0))
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"{path}: news needs integer min_markers and extra_content") from None

@@ -39,10 +39,14 @@ from mmedc.keywords.lists import (
     KeywordList,
     load_context_categories,
     load_keyword_list,
+    load_news_list,
     normalize_language,
 )
 
-__all__ = ["PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "get_matcher", "score_text"]
+__all__ = [
+    "PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "clear_matchers", "get_matcher", "get_news_matcher",
+    "score_text",
+]
 
 # plural / inflection endings accepted after a whole-word term (stems and brace forms cover the rest)
 PLURAL_SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -192,7 +196,7 @@ class KeywordMatcher:
 
     def __init__(self, keyword_list: KeywordList, context_categories: frozenset[str] | set[str] = frozenset()):
         self.keyword_list = keyword_list
-        # context terms (hospital, doctor, patient...) name where medicine happens, not what it says:
+        # context terms (hospital, doctor, nurse...) name where medicine happens, not what it says:
         # they count as keywords but not as content
         self.context = [e.category in context_categories for e in keyword_list.entries]
         self.lang = keyword_list.lang
@@ -342,6 +346,25 @@ def get_matcher(lang: str, keyword_dir: str | Path | Traversable | None = None) 
             load_keyword_list(code, keyword_dir), frozenset(load_context_categories(keyword_dir))
         )
     return matcher
+
+
+def clear_matchers() -> None:
+    """Forget the process-wide matchers (the next call loads the lists and builds the automata again)."""
+    _MATCHERS.clear()
+    _NEWS.clear()
+
+
+_NEWS: dict[tuple[str, str], KeywordMatcher | None] = {}
+
+
+def get_news_matcher(lang: str, keyword_dir: str | Path | Traversable | None = None) -> KeywordMatcher | None:
+    """The process-wide matcher of ``lang``'s news markers (``<lang>.news``), or ``None`` without one."""
+    code = normalize_language(lang) or ""
+    key = (code, str(keyword_dir or KEYWORD_DIR))
+    if key not in _NEWS:
+        markers = load_news_list(code, keyword_dir)
+        _NEWS[key] = KeywordMatcher(markers) if markers is not None else None
+    return _NEWS[key]
 
 
 def score_text(

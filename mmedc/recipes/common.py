@@ -219,18 +219,28 @@ def remove_folder(path: str) -> None:
         fs.rm(root, recursive=True)
 
 
+def _has_completions(logging_dir: str | None) -> bool:
+    if not logging_dir:
+        return False
+    fs, root = _fs(posixpath.join(logging_dir, "completions"))
+    return fs.isdir(root) and bool(fs.ls(root, detail=False))
+
+
 def check_run_record(output: str, request: dict[str, Any], overwrite: bool = False,
-                     side_outputs: Iterable[str] = (), owned_folders: Iterable[str] = ()) -> dict[str, Any]:
+                     side_outputs: Iterable[str] = (), owned_folders: Iterable[str] = (),
+                     logging_dir: str | None = None) -> dict[str, Any]:
     """Compare ``request`` with the run record of ``output`` and write the record for this run.
 
     Same request: resume. Different request, or an earlier unrecorded run's files: raise
     :class:`RunMismatchError` naming the difference, unless ``overwrite`` (then ``output`` and
-    ``side_outputs`` are cleared with :func:`clear_output` and ``owned_folders`` removed)."""
+    ``side_outputs`` are cleared with :func:`clear_output` and ``owned_folders`` removed).
+    ``logging_dir``: a logging folder outside ``output`` (``--logging-dir``); its completion markers
+    would skip tasks, so it counts as part of the run (checked, and removed on ``overwrite``)."""
     old = read_run_record(output)
     if overwrite:
         for folder in (output, *side_outputs):
             clear_output(folder)
-        for folder in owned_folders:
+        for folder in (*owned_folders, *([logging_dir] if logging_dir else [])):
             remove_folder(folder)
         old = None
     elif old is not None:
@@ -241,6 +251,8 @@ def check_run_record(output: str, request: dict[str, Any], overwrite: bool = Fal
                 f"the two runs' documents; use overwrite=True (--overwrite) to start afresh, or another output")
     else:
         earlier = _earlier_output(output)
+        if _has_completions(logging_dir):
+            earlier.append(f"completion markers in {logging_dir}")
         if earlier:
             raise RunMismatchError(
                 f"{output} already holds output of an unrecorded run ({', '.join(earlier[:5])}"
@@ -352,7 +364,8 @@ def run_recipe(
     if check_input_paths:
         check_inputs(inputs)
     request = make_request(recipe, options, inputs, execution.tasks)
-    check_run_record(output, request, overwrite=overwrite, side_outputs=side_outputs, owned_folders=owned_folders)
+    check_run_record(output, request, overwrite=overwrite, side_outputs=side_outputs, owned_folders=owned_folders,
+                     logging_dir=execution.logging_dir)
     logging_dir = logging_dir or execution.logging_dir or layout.logs_dir(output)
     start = time.perf_counter()
     if build is not None:

@@ -19,6 +19,7 @@ the cluster-size histogram, the boilerplate units found, and the configuration.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import posixpath
 from collections.abc import Sequence
@@ -186,6 +187,7 @@ def run_dedupe(input_dirs: Sequence[str], output: str, work_dir: str | None = No
     """Run the whole dedupe (resuming what an earlier run with the same request finished) and return
     its report, with the run's rates. ``kwargs``: options of :func:`dedupe_stages` and executor options."""
     execution, kwargs = split_execution(execution, kwargs)
+    execution = dataclasses.replace(execution, logging_dir=None)  # the stages log under <work_dir>/logs/<stage>
     input_dirs = [input_dirs] if isinstance(input_dirs, str) else [str(d) for d in input_dirs]
     output = str(output).rstrip("/")
     work_dir = work_dir or default_work_dir(output)

@@ -36,17 +36,17 @@ from datatrove.utils.logging import logger
 from mmedc.web.discover import feed_urls, load_robots, sitemap_urls
 from mmedc.web.encoding import decode_html
 from mmedc.web.frontier import DONE, FAILED, SKIPPED, Frontier
-from mmedc.web.http import (  # noqa: F401 - names kept importable from here for compatibility
+from mmedc.web.http import (
     DEFAULT_USER_AGENT,
-    RETRY_STATUSES,
+    RETRY_STATUSES,  # noqa: F401 - kept importable from here for compatibility
     Fetcher,
     FetchError,
     HostClock,
     Response,
     make_client,
-    parse_retry_after,
+    parse_retry_after,  # noqa: F401 - kept importable from here for compatibility
 )
-from mmedc.web.links import extract_links, normalize_url, robots_directives, url_host  # noqa: F401
+from mmedc.web.links import extract_links, normalize_url, robots_directives, url_host
 from mmedc.web.scope import Scope, SiteRule
 from mmedc.web.warc import HTML_TYPES, RotatingWarcWriter
 
@@ -75,6 +75,8 @@ class CrawlConfig:
         max_sitemaps: sitemap documents read per host.
         max_sitemap_urls: page URLs taken from the sitemaps of one host (the rest is counted as
             ``sitemap_urls_cut`` and left to link discovery).
+        max_links_per_page: links of one page followed (the rest counted as ``links_cut``): a page of
+            a million links cannot hold up the crawl for seconds.
         feeds: read the feeds (RSS, Atom, JSON) announced by seed pages (``trafilatura.feeds``).
         max_feeds: feeds read per seed page.
         max_pages: stop after storing this many pages in total (``None``: no limit).
@@ -104,6 +106,7 @@ class CrawlConfig:
     sitemaps: bool = True
     max_sitemaps: int = 20
     max_sitemap_urls: int = 100_000
+    max_links_per_page: int = 10_000
     feeds: bool = True
     max_feeds: int = 3
     max_pages: int | None = None
@@ -374,7 +377,13 @@ class Crawler:
         if not html or (site is not None and site.max_depth is not None and depth + 1 > site.max_depth):
             return []
         out = {}
-        for u in extract_links(html, url):
+        cap = self.config.max_links_per_page
+        found = extract_links(html, url, limit=cap + 1)
+        if len(found) > cap:
+            self.stats["links_cut"] += 1
+            logger.info(f"crawl: {url}: more than max_links_per_page={cap} links, the rest not followed")
+            del found[cap:]
+        for u in found:
             if u in self._seen or u in out:
                 continue
             reason = self.scope.reject_reason(u, depth + 1)

@@ -146,8 +146,10 @@ class Frontier:
             )
             for u, host, depth in also_done:
                 self.db.execute(
-                    "INSERT INTO urls(url, host, depth, status, reason, updated) VALUES (?, ?, ?, ?, 'redirect_target', ?) "
-                    "ON CONFLICT(url) DO UPDATE SET status=excluded.status, reason=excluded.reason",
+                    "INSERT INTO urls(url, host, depth, status, reason, updated, attempts) "
+                    "VALUES (?, ?, ?, ?, 'redirect_target', ?, 1) "
+                    "ON CONFLICT(url) DO UPDATE SET status=excluded.status, reason=excluded.reason, "
+                    "attempts=urls.attempts+1",
                     (u, host, depth, DONE, now),
                 )
             for u, host, depth in links:

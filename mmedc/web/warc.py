@@ -208,17 +208,25 @@ def read_payload(record: Any, max_bytes: int = MAX_RECORD_BYTES) -> tuple[bytes 
     when the file ends before the record's declared ``Content-Length`` (a killed writer, a broken
     download): such a record is never returned in part.
     """
-    if record.length is not None and record.length > max_bytes:
+    if record.length is None:  # Content-Length is mandatory: the record was cut inside its headers
+        return None, "truncated_record"
+    if record.length > max_bytes:
         return None, "oversized_record"
     content = record.content_stream().read(max_bytes + 1)
     if len(content) > max_bytes:
         return None, "oversized_record"
-    raw = record.raw_stream
-    while raw.read(65536):  # what a decoder (chunked, gzip) left unread, so the length can be checked
-        pass
-    if getattr(raw, "limit", 0) > 0:
+    if _short(record):
         return None, "truncated_record"
     return content, "ok"
+
+
+def _short(record: Any) -> bool:
+    """Read what is left of ``record`` (what a decoder left, or all of a skipped record) and tell
+    whether its stream ended before its declared ``Content-Length``."""
+    raw = record.raw_stream
+    while raw.read(65536):
+        pass
+    return getattr(raw, "limit", 0) > 0
 
 
 def record_to_dict(record: Any, max_bytes: int = MAX_RECORD_BYTES) -> tuple[dict | None, str]:
@@ -310,12 +318,17 @@ class WarcHtmlReader(WarcReader):
                 for ri, record in enumerate(it):
                     offset = it.offset
                     with self.track_time():
-                        data, why = record_to_dict(record, self.max_record_bytes)
+                        if record.length is None:  # no Content-Length: cut inside its WARC headers
+                            data, why = None, "truncated_record"
+                        else:
+                            data, why = record_to_dict(record, self.max_record_bytes)
+                            if data is None and why not in ("truncated_record", "oversized_record") and _short(record):
+                                why = "truncated_record"  # skipped or not, a short record is counted
                         if data is None:
                             if why == "truncated_record":
                                 self.stat_update("truncated_record")
                                 warn(f"record at offset {offset} is shorter than its Content-Length "
-                                     f"({record.length} bytes): truncated, skipped")
+                                     f"({record.length} bytes) or has none: truncated, skipped")
                             elif why == "oversized_record":
                                 self.stat_update("oversized_record")
                                 warn(f"record at offset {offset} is over max_record_bytes={self.max_record_bytes}: skipped")

@@ -69,7 +69,7 @@ def test_filter_web_from_and_to_s3_with_two_workers(s3_server, web_sample):
     assert summary["manifest"]["rows"] == len(expected)
     fs.invalidate_cache()
     assert rows("s3://corpus/out") == expected
-    assert fs.isfile("corpus/out/_manifest.json")
+    assert fs.isfile("corpus/out/.mmedc/manifest.json") and fs.isfile("corpus/out/.mmedc/run.json")
 
 
 def test_memory_paths_work_in_one_process(web_sample):
@@ -86,10 +86,18 @@ def test_memory_paths_work_in_one_process(web_sample):
 
 
 @pytest.mark.parametrize("executor", ["local", "spark"])
-def test_memory_paths_with_several_processes_are_refused(executor, tmp_path):
-    with pytest.raises(ValueError, match=r"memory://mmedc_none/in.*memory://mmedc_none/out.*one process"):
-        run_filter_web("memory://mmedc_none/in", "memory://mmedc_none/out", tasks=2, workers=2, executor=executor)
+def test_memory_paths_with_several_processes_are_refused(executor, web_sample, tmp_path):
+    import fsspec
+
+    inp, _ = web_sample
+    mem = fsspec.filesystem("memory")
+    mem.put(f"{inp}/", "/mmedc_none/in/", recursive=True)
+    try:
+        with pytest.raises(ValueError, match=r"memory://mmedc_none/in.*memory://mmedc_none/out.*one process"):
+            run_filter_web("memory://mmedc_none/in", "memory://mmedc_none/out", tasks=2, workers=2, executor=executor)
+    finally:
+        mem.rm("/mmedc_none", recursive=True)
     # a memory:// logging folder alone is refused too
     with pytest.raises(ValueError, match=r"memory://mmedc_none/logs"):
-        run_filter_web(str(tmp_path / "in"), str(tmp_path / "out"), logging_dir="memory://mmedc_none/logs",
+        run_filter_web(str(inp), str(tmp_path / "out"), logging_dir="memory://mmedc_none/logs",
                        tasks=2, workers=-1)

@@ -92,3 +92,15 @@ def test_block_counters_by_class(web_input, tmp_path):
     reader = block_counters(summary["stats"], CorpusReader)
     assert reader["documents"] == summary["documents_in"] > 0
     assert block_counters(summary["stats"], ShardedParquetWriter)["documents"] == summary["manifest"]["rows"]
+
+
+def test_logging_dir_outside_the_output_is_part_of_the_run(web_input, tmp_path):
+    out, logs = str(tmp_path / "web"), str(tmp_path / "logs")
+    first = run_filter_web(web_input, out, tasks=2, workers=1, logging_dir=logs)
+    assert first["logging_dir"] == logs and (tmp_path / "logs" / "completions").is_dir()
+    # another output, but the markers of the first run would skip every task: refused
+    with pytest.raises(RunMismatchError, match="completion markers in"):
+        run_filter_web(web_input, str(tmp_path / "other"), tasks=2, workers=1, logging_dir=logs)
+    # overwrite clears the markers too, so the run really runs
+    again = run_filter_web(web_input, str(tmp_path / "other"), tasks=2, workers=1, logging_dir=logs, overwrite=True)
+    assert again["manifest"]["rows"] == first["manifest"]["rows"] > 0

@@ -424,7 +424,7 @@ def test_shipped_lists_load_from_a_zipped_package(tmp_path):
     archive = tmp_path / "mmedc.zip"
     with zipfile.ZipFile(archive, "w") as z:
         for path in root.rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".txt", ".json"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".txt", ".json", ".news"):
                 z.write(path, Path("mmedc") / path.relative_to(root))
     code = (
         "import sys; sys.path.insert(0, sys.argv[1])\n"
@@ -470,3 +470,31 @@ def test_script_candidates_route_unknown_documents_to_their_lists():
     doc = Document(text=SIX_LANGUAGES["ru"][0], id="r")
     assert flt.filter(doc) is True and doc.metadata["med_kw_lang"] == "ru"
     assert flt.filter(Document(text="12345 67890", id="n")) == (False, "no_candidate_language")
+
+
+NEWS = {
+    "en": "The former senator was rushed to hospital on Friday after suffering a heart attack at his home, a "
+          "spokesman said. Doctors at the medical center said he underwent emergency surgery and remains in "
+          "intensive care in a critical but stable condition. His family thanked the nurses and asked for "
+          "privacy; fans left flowers outside. The senator, 78, had a stroke in 2019. ",
+    "ru": "Известный актёр госпитализирован с инсультом. Как сообщили в пресс-службе городской больницы, его "
+          "доставили в реанимацию, врачи оценивают состояние пациента как тяжёлое. Ранее артист перенёс инфаркт "
+          "и операцию на сердце. Поклонники желают ему скорейшего выздоровления. Концерт отменён. ",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(NEWS))
+def test_news_of_an_illness_does_not_pass_and_clinical_text_does(lang):
+    """Dense in clinical words, but reported: news markers raise the content a document needs."""
+    text = NEWS[lang] * 2
+    flt = MedicalKeywordFilter(languages=[lang])
+    doc = Document(text=text, id="news", metadata={"language": lang})
+    assert flt.filter(doc) == (False, "news_report"), doc.metadata
+    assert doc.metadata["med_kw_news"] >= 2
+    # without the news test the same document passes every other test
+    assert MedicalKeywordFilter(languages=[lang], news=False).filter(
+        Document(text=text, id="n2", metadata={"language": lang})) is True
+    clinical = Document(text=SIX_LANGUAGES[lang][0], id="c", metadata={"language": lang})
+    assert flt.filter(clinical) is True and clinical.metadata["med_kw_news"] == 0
+    assert kw.load_news_settings() == (2, 3)
+    assert kw.get_news_matcher("xx") is None

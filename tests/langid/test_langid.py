@@ -115,3 +115,20 @@ def test_default_thresholds_are_per_language():
     # a confident sentence of each language passes its own threshold
     for lang, text in SAMPLES.items():
         assert block.filter(Document(text=text, id=lang)) is True, lang
+
+
+def test_short_line_over_predicted_labels_give_way_to_a_wanted_language(monkeypatch):
+    """lid.176 calls some short lines Cebuano, Esperanto or Latin; a wanted runner-up wins over those
+    labels only (not over Portuguese), and only on short lines."""
+    import mmedc.langid as langid
+
+    answers = {"ceb": [(0.63, "__label__ceb"), (0.26, "__label__es"), (0.03, "__label__it")],
+               "pt": [(0.63, "__label__pt"), (0.26, "__label__es"), (0.03, "__label__gl")]}
+    top = {"now": "ceb"}
+    monkeypatch.setattr(langid, "_raw_predict", lambda model, line, k: answers[top["now"]][:k])
+    wanted = {"es", "en"}
+    assert predict_language("Cada unidad tiene su nombre.", prefer=wanted) == ("es", 0.26)
+    assert predict_language("Cada unidad tiene su nombre.", prefer=None)[0] == "ceb"
+    assert predict_language("Cada unidad tiene su nombre. " * 10, prefer=wanted)[0] == "ceb"  # not short
+    top["now"] = "pt"
+    assert predict_language("Cada unidade tem o seu nome.", prefer=wanted)[0] == "pt"  # a real language

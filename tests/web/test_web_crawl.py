@@ -375,6 +375,24 @@ def test_frontier_persists_between_instances(tmp_path):
     g.close()
 
 
+def test_frontier_opens_a_state_written_before_attempts_were_counted(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(str(path))
+    db.executescript(
+        "CREATE TABLE urls (seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL UNIQUE, host TEXT NOT NULL, "
+        "depth INTEGER NOT NULL, status INTEGER NOT NULL DEFAULT 0, http_status INTEGER, reason TEXT, "
+        "final_url TEXT, warc_file TEXT, warc_offset INTEGER, updated REAL);"
+        "INSERT INTO urls(url, host, depth, status, reason) VALUES ('http://a/1', 'a', 0, 3, 'timeout');"
+    )
+    db.commit()
+    db.close()
+    f = Frontier(path)
+    assert f.attempts_of("http://a/1") == 0 and f.requeue_failed() == 1
+    f.finish("http://a/1", 3, "timeout")
+    assert f.attempts_of("http://a/1") == 1
+    f.close()
+
+
 def test_failed_pages_are_retried_only_when_asked(tmp_path):
     rec = Recorder()
     state = {"down": True}
@@ -399,6 +417,9 @@ def test_failed_pages_are_retried_only_when_asked(tmp_path):
         server.shutdown()
     assert again["stored"] == 1
     assert rec.count("/fragile") == 2 and rec.count("/") == 1
+    f = Frontier(tmp_path / "crawl.state.sqlite")
+    assert f.attempts_of(base + "/fragile") == 2 and f.attempts_of(base + "/") == 1
+    f.close()
 
 
 def test_crawl_step_splits_hosts_between_tasks(tmp_path):
