@@ -29,7 +29,7 @@ MODULE_EXTRA: dict[str, str] = {
     "ahocorasick": "pyahocorasick",
     "torch": "train", "transformers": "train", "tokenizers": "train", "datasets": "train",
     "safetensors": "train", "accelerate": "train", "yaml": "train",
-    "flash_attn": "flash",
+    "flash_attn": "flash", "tensorboard": "report",
     "duckdb": "dev", "moto": "dev",
 }
 EXTRA_MODULES: dict[str, list[str]] = {}
