@@ -200,8 +200,9 @@ def _trackers(config: TrainConfig) -> str | None:
     import importlib.util
 
     package = {"tensorboard": "tensorboard", "wandb": "wandb"}[config.report_to]
+    extra = {"tensorboard": "'mmedc[report]'", "wandb": "wandb"}[config.report_to]
     if importlib.util.find_spec(package) is None and not (package == "tensorboard" and importlib.util.find_spec("tensorboardX")):
-        raise ImportError(f"report_to {config.report_to} needs the {package} package: `pip install {package}`")
+        raise ImportError(f"report_to {config.report_to} needs the {package} package: `pip install {extra}`")
     return config.report_to
 
 
