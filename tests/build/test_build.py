@@ -184,3 +184,29 @@ def test_command_line_check_and_build(inputs, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "corpus: 7 documents" in out
     assert len(rows(tmp_path / "out")) == 7
+
+
+def test_spark_builds_the_same_rows_as_local(inputs, tmp_path):
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime")
+    small = {"websites": [{"html": "${samples}/site", "base_url": "https://site.example/"}],
+             "corpora": [{"name": "notes", "path": "${samples}/corpus/medical_notes.jsonl",
+                          "fields": {"text": "body", "id": "note_id", "language": "lang"}}]}
+    local = run_build(write_yaml(tmp_path / "local", inputs, sources=small))
+    spark = run_build(write_yaml(tmp_path / "spark", inputs, sources=small,
+                                 executor={"executor": "spark", "spark_master": "local[2]", "tasks": 2}))
+    assert rows(tmp_path / "spark" / "out") == rows(tmp_path / "local" / "out")
+    assert spark["decontamination"]["contaminated"] == local["decontamination"]["contaminated"] == 1
+
+
+def test_web_source_with_quality_filters_keeps_their_evidence(inputs, tmp_path):
+    path = write_yaml(tmp_path, inputs, dedupe=False, decontamination=None,
+                      sources={"web": [{"input": str(inputs / "web"), "quality": {"c4": False}}]})
+    report = run_build(path)
+    got = [json.loads(r[4]) | {"lang": r[2]} for r in rows(tmp_path / "out")]
+    assert got and report["sources"][0]["documents"] == len(got)
+    spaced = [m for m in got if m["lang"] not in ("zh", "ja")]
+    assert spaced and all(m["quality_filters"] == "gopher_repetition,fineweb,gopher_quality" for m in spaced)
+    stats = json.loads((tmp_path / "out" / ".mmedc" / "work" / "logs" / "web_0" / "stats.json").read_text())
+    assert any("Web quality" in block["name"] for block in stats)

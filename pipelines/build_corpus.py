@@ -1,0 +1,6 @@
+"""Build the whole corpus a corpus.yaml declares: ``python pipelines/build_corpus.py corpus.yaml`` (= ``mmedc build``)."""
+
+from mmedc.recipes.build import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
