@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dedup_common import LANGS, jaccard, planted_corpus, run_datatrove, run_mmedc  # noqa: E402
+from dedup_common import DEFAULT_DATA, LANGS, jaccard, planted_corpus, require_data, run_datatrove, run_mmedc  # noqa: E402
 
 from mmedc.dedup.normalize import shingle_set  # noqa: E402
 
@@ -89,7 +89,7 @@ def evaluate(docs, clusters: dict[str, str], shingles: dict[str, set], family_pa
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/text"))
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="evaluation texts (default: ../shared/data/text)")
     ap.add_argument("--per-lang", type=int, default=60, help="base documents per language")
     ap.add_argument("--variants", type=int, default=3, help="planted near-copies per base")
     ap.add_argument("--seed", type=int, default=0)
@@ -99,6 +99,7 @@ def main() -> int:
     ap.add_argument("--mmedc-only", action="store_true", help="skip the datatrove runs (for tuning)")
     ap.add_argument("--no-per-language-datatrove", action="store_true", help="skip datatrove's six per-language runs")
     args = ap.parse_args()
+    require_data(args.data)
 
     t0 = time.perf_counter()
     docs = planted_corpus(args.data, args.per_lang, args.variants, args.seed)

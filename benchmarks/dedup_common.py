@@ -1,18 +1,32 @@
 """Shared helpers of the dedupe benchmarks: real base texts in six languages from
-``/work/shared/data/text`` (or ``--data``), planted near-duplicates, and runners for mmedc's and
-datatrove's MinHash stages in-process."""
+``../shared/data/text`` beside the repository (or ``--data``; not shipped, see
+``../shared/data/SOURCES.md``), planted near-duplicates, and runners for mmedc's and datatrove's
+MinHash stages in-process."""
 
 from __future__ import annotations
 
 import json
 import random
 import re
+import sys
 import tempfile
 from pathlib import Path
 
 from datatrove.data import Document
 
 from mmedc.dedup.normalize import shingle_set
+
+# the evaluation texts: ../shared/data/text beside the repository (not shipped with it)
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "text"
+
+
+def require_data(data: Path) -> None:
+    """Exit 0 with one line when the evaluation texts are missing (a fresh clone has none)."""
+    if not (data / "general").is_dir():
+        print(f"skipped: no evaluation texts at {data} (general/<lang>.txt and medical/*.jsonl; see "
+              "../shared/data/SOURCES.md, or pass --data)")
+        sys.exit(0)
+
 
 LANGS = ("en", "fr", "es", "ru", "zh", "ja")
 CJK = ("zh", "ja")

@@ -32,6 +32,9 @@ from datatrove.data import Document
 from mmedc.executors import make_executor
 from mmedc.io.parquet import ShardedParquetWriter, ShardReader
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dedup_common import DEFAULT_DATA, require_data  # noqa: E402
+
 LANGS = ("en", "fr", "es", "ru", "zh", "ja")
 
 
@@ -104,7 +107,7 @@ def generate(data: Path, out: Path, n: int, doc_bytes: int, near_rate: float, ex
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/text"))
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="evaluation texts (default: ../shared/data/text)")
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--doc-bytes", type=int, default=1000)
     ap.add_argument("--near-rate", type=float, default=0.04)
@@ -114,6 +117,7 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder, removed at the end")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    require_data(args.data)
 
     from mmedc.recipes.dedupe import dedupe_report, dedupe_stages
 

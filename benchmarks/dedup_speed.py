@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datatrove.data import Document  # noqa: E402
-from dedup_common import LANGS, base_texts, patch_datatrove_xxhash  # noqa: E402
+from dedup_common import DEFAULT_DATA, LANGS, base_texts, patch_datatrove_xxhash, require_data  # noqa: E402
 
 
 def corpus(data: Path, n: int, doc_chars: int) -> list[Document]:
@@ -41,10 +41,11 @@ def corpus(data: Path, n: int, doc_chars: int) -> list[Document]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/text"))
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="evaluation texts (default: ../shared/data/text)")
     ap.add_argument("--docs", type=int, default=1200)
     ap.add_argument("--doc-chars", type=int, default=1500)
     args = ap.parse_args()
+    require_data(args.data)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
 

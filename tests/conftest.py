@@ -30,7 +30,7 @@ MODULE_EXTRA: dict[str, str] = {
     "torch": "train", "transformers": "train", "tokenizers": "train", "datasets": "train",
     "safetensors": "train", "accelerate": "train", "yaml": "train",
     "flash_attn": "flash", "tensorboard": "report",
-    "duckdb": "dev", "moto": "dev",
+    "duckdb": "dev", "moto": "dev", "rapidfuzz": "dev",
 }
 EXTRA_MODULES: dict[str, list[str]] = {}
 for _module, _extra in MODULE_EXTRA.items():
