@@ -298,6 +298,8 @@ class HtmlFolderReader(BaseDiskReader):
                 from mmedc.web.http import gunzip_bounded
 
                 # inflated within the bound while it happens: a small .gz never becomes gigabytes
+                if raw[:2] != b"\x1f\x8b":
+                    raise OSError("named .gz but not gzip data")
                 raw, _cut = gunzip_bounded(raw, self.max_bytes + 1)
         except (OSError, EOFError, zlib.error) as e:
             self.stat_update("unreadable_file")
