@@ -9,8 +9,7 @@ Names are imported on first use, so ``import mmedc`` stays light (no torch, no p
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mmedc._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -25,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     # filters
     "LanguageID": "mmedc.langid",
     "predict_language": "mmedc.langid",
+    "DeclareLanguage": "mmedc.langid",
+    "LanguageCheck": "mmedc.langid",
     "MedicalKeywordFilter": "mmedc.keywords",
     "score_text": "mmedc.keywords",
     # textbooks
@@ -44,6 +45,16 @@ _EXPORTS: dict[str, str] = {
     "MinhashClusters": "mmedc.dedup",
     "MinhashFilter": "mmedc.dedup",
     "BoilerplateRemover": "mmedc.dedup",
+    # the whole corpus: existing corpora, raw-web quality, decontamination, the build
+    "ExistingCorpusReader": "mmedc.corpora",
+    "CorpusSpec": "mmedc.corpora",
+    "WebQualityFilter": "mmedc.quality",
+    "Decontaminate": "mmedc.decontam",
+    "BenchmarkSpec": "mmedc.decontam",
+    "build_index": "mmedc.decontam",
+    "run_build": "mmedc.recipes.build",
+    # evaluation
+    "evaluate": "mmedc.eval",
     # executors and statistics
     "make_executor": "mmedc.executors",
     "SparkPipelineExecutor": "mmedc.executors.spark",
@@ -53,14 +64,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mmedc' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -19,6 +19,7 @@ RECIPES: dict[str, str] = {
     "websites": "mmedc.recipes.websites",
     "dedupe": "mmedc.recipes.dedupe",
     "pretrain": "mmedc.recipes.pretrain",
+    "build": "mmedc.recipes.build",
 }
 
 
