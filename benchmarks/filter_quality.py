@@ -194,7 +194,7 @@ def bundled_sample(thresholds: dict[str, tuple[int, float]], cov: dict[str, floa
     """Second check on mmedc's bundled web sample (project-written, by another author, all six
     languages): its ``mixed`` pages (one medical paragraph among general ones) are labelled general."""
     try:
-        from mmedc.samples.make_web import build_web_rows
+        from mmedc.samples.web import build_web_rows
     except ImportError:
         return
     rows = [r for r in build_web_rows() if r["label"] != "bad" and r.get("text")]

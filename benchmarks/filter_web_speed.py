@@ -2,7 +2,7 @@
 
 Input: generated CulturaX-shaped Parquet (columns ``text``, ``timestamp``, ``url``, ``source``; one
 folder per language, ``<lang>/<lang>_part_NNNNN.parquet``, as CulturaX is laid out), built from the
-bundled web sample (``mmedc.samples.make_web``, project-written paragraphs in the six languages):
+bundled web sample (``mmedc.samples.web``, project-written paragraphs in the six languages):
 documents of 2-5 paragraphs, about ``--medical-share`` of them medical (a general web crawl is mostly
 not medical), the rest general and health-adjacent pages. ``--mb`` sets the size (the issue's figure
 is for >= 200 MB; the default is short for a shared machine).
@@ -43,7 +43,7 @@ from mmedc.lang import MMEDC_LANGUAGES  # noqa: E402
 
 def make_input(folder: Path, mb: float, medical_share: float, rows_per_file: int = 5000) -> float:
     """Write CulturaX-shaped files of about ``mb`` MB of text; return the MB of text written."""
-    from mmedc.samples.make_web import build_web_rows
+    from mmedc.samples.web import build_web_rows
 
     per_lang = mb * 1e6 / len(MMEDC_LANGUAGES)
     total = 0

@@ -97,7 +97,7 @@ def chinese_faces(data: Path, first: int, n: int) -> None:
     (read at 300 dpi, as PdfReader renders them), thickened (mmedc) vs not (baseline)."""
     from PIL import Image
 
-    from mmedc.textbooks import sample
+    from mmedc.samples import textbooks as sample
     from mmedc.textbooks.ocr import ocr_image, stroke_width
 
     folder = Path(sample.cjk_font_path() or "").parent
@@ -135,8 +135,8 @@ def chinese_candidates(data: Path, n: int) -> None:
     """CER and s/page of the candidate OCR settings for Chinese pages (300 dpi renders unless stated)."""
     import pytesseract
 
+    from mmedc.samples.textbooks import render_text_page
     from mmedc.textbooks.ocr import clean_ocr_text, installed_languages, ocr_image
-    from mmedc.textbooks.sample import render_text_page
 
     def tess(lang: str, config: str):
         return lambda image: clean_ocr_text(pytesseract.image_to_string(image, lang=lang, config=config))
@@ -180,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     from PIL import Image
 
+    from mmedc.samples.textbooks import can_render, render_text_page
     from mmedc.textbooks.ocr import ocr_image
-    from mmedc.textbooks.sample import can_render, render_text_page
 
     data = Path(args.data)
     print(f"tesseract {subprocess.run(['tesseract', '--version'], capture_output=True, text=True).stdout.split()[1]}")
@@ -267,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from datatrove.utils.logging import logger
 
+        from mmedc.samples.textbooks import normalise, write_scanned_pdf
         from mmedc.textbooks import PdfReader, TextbookCleanup
-        from mmedc.textbooks.sample import normalise, write_scanned_pdf
 
         logger.remove()
         print("\nscanned sample books (image-only PDFs, 200 dpi scans): similarity to the source text")

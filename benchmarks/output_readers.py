@@ -61,7 +61,7 @@ def main() -> int:
 
     from mmedc.recipes.dedupe import run_dedupe
     from mmedc.recipes.filter_web import run_filter_web
-    from mmedc.samples.make_web import make_web_sample
+    from mmedc.samples.web import make_web_sample
 
     root = tempfile.mkdtemp(prefix="mmedc_readers_")
     try:

@@ -31,14 +31,14 @@ ENGINES = ("pdfplumber", "pypdfium2")
 
 
 def similarity(a: str, b: str) -> float:
-    from mmedc.textbooks.sample import normalise
+    from mmedc.samples.textbooks import normalise
 
     return difflib.SequenceMatcher(None, normalise(a.replace("\f", "\n")), normalise(b), autojunk=False).ratio()
 
 
 def recall(a: str, b: str) -> float:
     """Share of the expected text ``b`` found, in order, in ``a`` (for an expected text that is a prefix)."""
-    from mmedc.textbooks.sample import normalise
+    from mmedc.samples.textbooks import normalise
 
     a, b = normalise(a.replace("\f", "\n")), normalise(b)
     blocks = difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
+    from mmedc.samples.textbooks import LANGUAGES, can_render, write_text_pdf
     from mmedc.textbooks import TextbookCleanup
-    from mmedc.textbooks.sample import LANGUAGES, can_render, write_text_pdf
 
     data = Path(args.data) / "pdf"
     work = Path(tempfile.mkdtemp(prefix="mmedc_pdf_bench_"))

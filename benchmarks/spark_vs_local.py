@@ -28,7 +28,7 @@ from pathlib import Path
 
 def generate_input(folder: Path, mb: float, files: int) -> dict:
     """Write (or reuse) about ``mb`` MB of text as ``files`` Parquet files; return its description."""
-    from mmedc.samples.make_web import DATA_DIR, LANGUAGES, make_web_sample
+    from mmedc.samples.web import DATA_DIR, LANGUAGES, make_web_sample
 
     languages = [lang for lang in LANGUAGES if (DATA_DIR / f"{lang}.json").is_file()]
     info_path = folder.with_name(folder.name + ".json")  # beside the input: readers read the folder
@@ -39,7 +39,7 @@ def generate_input(folder: Path, mb: float, files: int) -> dict:
             return info
     shutil.rmtree(folder, ignore_errors=True)
     t = time.perf_counter()
-    from mmedc.samples.make_web import build_web_rows
+    from mmedc.samples.web import build_web_rows
 
     probe = build_web_rows(100, seed=1, languages=languages)  # UTF-8 bytes per document, CJK included
     per_doc = sum(len((r["text"] or "").encode()) for r in probe) / len(probe)

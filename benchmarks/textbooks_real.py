@@ -174,7 +174,7 @@ def formula_book(path: Path, pages: int = 12) -> list[str]:
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
-    from mmedc.textbooks.sample import latin_font_path
+    from mmedc.samples.textbooks import latin_font_path
 
     font = "Helvetica"
     if latin_font_path():

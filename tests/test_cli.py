@@ -49,7 +49,7 @@ def test_stats_writes_table_and_chart(shards, tmp_path):
 
 
 def test_run_filter_web_and_errors(tmp_path):
-    from mmedc.samples.make_web import make_web_sample
+    from mmedc.samples.web import make_web_sample
 
     make_web_sample(tmp_path / "in", docs_per_lang=4, files=2, fmt="jsonl")
     r = _run("run", "filter_web", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
@@ -88,7 +88,7 @@ def test_library_errors_are_one_line_naming_file_and_reason(tmp_path, shards):
 
 
 def test_rerun_with_other_options_is_refused_then_overwritten(tmp_path):
-    from mmedc.samples.make_web import make_web_sample
+    from mmedc.samples.web import make_web_sample
 
     make_web_sample(tmp_path / "in", docs_per_lang=3, files=1, fmt="jsonl")
     base = ["run", "filter_web", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--workers", "1"]

@@ -28,7 +28,7 @@ from mmedc.dedup import (
     shingle_set,
 )
 from mmedc.dedup.normalize import iter_shingle_batches, shingle_language
-from mmedc.dedup.sample import BASE_TEXTS, sample_documents
+from mmedc.samples.dedup import BASE_TEXTS, sample_documents
 
 CONFIG = DedupConfig()
 _letters = random.Random(0)

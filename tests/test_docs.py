@@ -82,10 +82,10 @@ def _write_executable(path: Path, text: str) -> None:
 @pytest.fixture(scope="session")
 def docs_workdir(tmp_path_factory) -> Path:
     """The small work folder every block starts from (copied per block)."""
-    from mmedc.dedup.sample import sample_documents
     from mmedc.io.parquet import ShardedParquetWriter
     from mmedc.recipes.filter_web import run_filter_web
-    from mmedc.samples.make_web import LANGUAGES, make_web_sample
+    from mmedc.samples.dedup import sample_documents
+    from mmedc.samples.web import LANGUAGES, make_web_sample
 
     base = tmp_path_factory.mktemp("docs_base")
     for lang in LANGUAGES:
@@ -97,7 +97,7 @@ def docs_workdir(tmp_path_factory) -> Path:
     run_filter_web(str(base / "sample"), str(base / "out" / "web"), tasks=1, workers=1)
     shutil.rmtree(base / "sample")
     # books/: two small text-layer books (no OCR: the textbooks page's own demo runs that)
-    from mmedc.textbooks.sample import generate_sample_books
+    from mmedc.samples.textbooks import generate_sample_books
 
     generate_sample_books(base / "books", text_languages=("en", "zh"), scanned_languages=())
     docs = sample_documents()

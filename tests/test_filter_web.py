@@ -14,7 +14,7 @@ import pytest
 from mmedc.io.parquet import iter_records
 from mmedc.langid import MMEDC_LANGUAGES
 from mmedc.recipes.filter_web import run_filter_web
-from mmedc.samples.make_web import make_web_sample
+from mmedc.samples.web import make_web_sample
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def _chain(steps, docs):
 def _sample_docs(with_language_folder: bool):
     from datatrove.data import Document
 
-    from mmedc.samples.make_web import build_web_rows
+    from mmedc.samples.web import build_web_rows
 
     rows = [r for r in build_web_rows(docs_per_lang=24) if isinstance(r.get("text"), str) and r["text"].strip()]
     folder = "{}/part-0.parquet"

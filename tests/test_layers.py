@@ -1,10 +1,11 @@
 """The package's import graph: no cycle, and no import from a lower layer upward.
 
 Layers, bottom to top (a module may import its own layer or below):
-0. ``mmedc.lang``, ``mmedc.schema``, ``mmedc._lazy``, ``mmedc.io``, ``mmedc.options``
+0. ``mmedc.lang``, ``mmedc.schema``, ``mmedc._lazy``, ``mmedc.io``, ``mmedc.samples`` (generators of sample
+   data that import nothing of mmedc), ``mmedc.options``
 1. blocks: ``langid``, ``keywords``, ``textbooks``, ``web``, ``dedup``, ``quality``, ``decontam``, ``corpora``
 2. ``executors`` (knows no recipe)
-3. ``recipes``, ``train``, ``eval``, ``stats``, ``samples``
+3. ``recipes``, ``train``, ``eval``, ``stats``
 4. ``cli``, ``demo`` and the package root ``mmedc`` (lazy exports only)
 
 Every import counts, also those inside functions (a cycle through a function-level import is still
@@ -21,11 +22,11 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "mmedc"
 
 LAYERS: dict[str, int] = {
-    "mmedc.lang": 0, "mmedc.schema": 0, "mmedc._lazy": 0, "mmedc.io": 0, "mmedc.options": 0,
+    "mmedc.lang": 0, "mmedc.schema": 0, "mmedc.samples": 0, "mmedc._lazy": 0, "mmedc.io": 0, "mmedc.options": 0,
     "mmedc.langid": 1, "mmedc.keywords": 1, "mmedc.textbooks": 1, "mmedc.web": 1, "mmedc.dedup": 1,
     "mmedc.quality": 1, "mmedc.decontam": 1, "mmedc.corpora": 1,
     "mmedc.executors": 2,
-    "mmedc.recipes": 3, "mmedc.train": 3, "mmedc.eval": 3, "mmedc.stats": 3, "mmedc.samples": 3,
+    "mmedc.recipes": 3, "mmedc.train": 3, "mmedc.eval": 3, "mmedc.stats": 3,
     "mmedc.card": 3,
     "mmedc.cli": 4, "mmedc.demo": 4, "mmedc": 4,
 }

@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 import pyarrow.parquet as pq
 import pytest
 
-from mmedc.samples import make_web
-from mmedc.samples.make_web import (
+from mmedc.samples import web as make_web
+from mmedc.samples.web import (
     COLUMNS,
     KINDS,
     LANGUAGES,
@@ -250,7 +250,7 @@ def test_command_line(tmp_path, capsys):
 
 def test_module_runs_as_a_script(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "mmedc.samples.make_web", str(tmp_path), "--docs-per-lang", "4", "--files", "1",
+        [sys.executable, "-m", "mmedc.samples.web", str(tmp_path), "--docs-per-lang", "4", "--files", "1",
          "--format", "jsonl"],
         capture_output=True, text=True, timeout=60,
     )

@@ -534,8 +534,8 @@ def print_report(report: dict[str, Any]) -> None:
 
 def demo(workdir: Path, **executor_kw: Any) -> dict[str, Any]:
     """Generate the sample inputs in ``workdir/input``, copy the bundled ``corpus.yaml`` there and build it."""
-    from mmedc.samples.make_web import make_web_sample
-    from mmedc.textbooks.sample import generate_sample_books
+    from mmedc.samples.textbooks import generate_sample_books
+    from mmedc.samples.web import make_web_sample
 
     workdir = Path(workdir)
     make_web_sample(workdir / "input" / "web")

@@ -256,14 +256,14 @@ def print_report(report: dict[str, Any]) -> None:
 def demo(workdir: Path, input_dirs: Sequence[str] | None = None, **executor_kw: Any) -> dict[str, Any]:
     """Dedupe ``input_dirs`` (shards the source recipes wrote) or, without them, the bundled sample.
 
-    The bundled sample (:mod:`mmedc.dedup.sample`) has planted exact, URL and near duplicates in six
+    The bundled sample (:mod:`mmedc.samples.dedup`) has planted exact, URL and near duplicates in six
     languages and 25 documents sharing a disclaimer line; the summary adds ``expected_removed`` and
     ``wrongly_kept`` / ``wrongly_removed`` (should be empty) for it.
     """
     workdir = Path(workdir)
     labelled = None
     if not input_dirs:
-        from mmedc.dedup.sample import sample_documents
+        from mmedc.samples.dedup import sample_documents
 
         docs = sample_documents(boilerplate_copies=25)
         inp = workdir / "dedupe_input"

@@ -239,7 +239,7 @@ print_summary = print_output_summary
 def demo(workdir: Path, **executor_kw: Any) -> dict[str, Any]:
     """Generate the bundled general-web sample and filter it; the summary also scores the filter
     against the sample's labels."""
-    from mmedc.samples.make_web import make_web_sample
+    from mmedc.samples.web import make_web_sample
 
     workdir = Path(workdir)
     inputs = workdir / "input" / "web"

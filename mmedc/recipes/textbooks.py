@@ -174,7 +174,7 @@ def demo(workdir: pathlib.Path, ocr: bool = True, **executor_kwargs: Any) -> dic
     """
     import json
 
-    from mmedc.textbooks.sample import generate_sample_books
+    from mmedc.samples.textbooks import generate_sample_books
 
     workdir = pathlib.Path(workdir)
     inputs = workdir / "input" / "textbooks"

@@ -5,7 +5,7 @@
 - :class:`TextbookCleanup` (``cleanup.py``, the block) removes running headers, page numbers,
   footnotes, front and back matter and OCR noise, and rejoins hyphenated words and broken lines; each
   of its rules is a function in ``rules.py``, testable alone;
-- :mod:`mmedc.textbooks.sample` writes sample books (text layer and image-only) for demos and tests.
+- :mod:`mmedc.samples.textbooks` writes sample books (text layer and image-only) for demos and tests.
 
 Names are imported on first use (:mod:`mmedc._lazy`).
 """

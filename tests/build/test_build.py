@@ -25,7 +25,7 @@ EXAM = {"question": "A 7-year-old boy is brought to the clinic with a three-day 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
-    from mmedc.samples.make_web import make_web_sample
+    from mmedc.samples.web import make_web_sample
 
     root = tmp_path_factory.mktemp("inputs")
     make_web_sample(root / "web", docs_per_lang=12)

@@ -16,7 +16,7 @@ import pytest
 
 from mmedc.io.parquet import iter_records
 from mmedc.recipes.filter_web import run_filter_web
-from mmedc.samples.make_web import make_web_sample
+from mmedc.samples.web import make_web_sample
 
 
 def rows(folder: str) -> list[tuple[str, str]]:

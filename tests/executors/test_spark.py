@@ -259,7 +259,7 @@ def test_four_stage_dedupe_runs_on_spark(spark, tmp_path):
     """The MinHash dedupe stages chained with depends= (3 -> 2 -> 1 -> 3 tasks) remove what the
     bundled dedupe sample says they must."""
     from mmedc.dedup import DedupConfig, MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
-    from mmedc.dedup.sample import sample_documents
+    from mmedc.samples.dedup import sample_documents
 
     docs = sample_documents()
     inp, work, out = str(tmp_path / "in"), str(tmp_path / "work"), str(tmp_path / "out")

@@ -104,7 +104,7 @@ def cluster(tmp_path_factory):
 def web_input(tmp_path_factory) -> tuple[Path, list[tuple[str, str]]]:
     """The bundled web sample (two files) and the rows the local executor keeps from it."""
     from mmedc.recipes.filter_web import run_filter_web
-    from mmedc.samples.make_web import make_web_sample
+    from mmedc.samples.web import make_web_sample
 
     base = tmp_path_factory.mktemp("web")
     make_web_sample(base / "in", docs_per_lang=15, files=2)

@@ -20,7 +20,7 @@ from mmedc.io.shards import iter_records
 def outputs(tmp_path_factory):
     from mmedc.recipes.dedupe import run_dedupe
     from mmedc.recipes.filter_web import run_filter_web
-    from mmedc.samples.make_web import make_web_sample
+    from mmedc.samples.web import make_web_sample
 
     root = tmp_path_factory.mktemp("outputs")
     make_web_sample(root / "in", docs_per_lang=6, files=2, fmt="jsonl")

@@ -14,7 +14,7 @@ from mmedc.recipes.filter_web import run_filter_web
 
 @pytest.fixture(scope="module")
 def web_input(tmp_path_factory):
-    from mmedc.samples.make_web import make_web_sample
+    from mmedc.samples.web import make_web_sample
 
     inp = tmp_path_factory.mktemp("in")
     make_web_sample(inp, docs_per_lang=5, files=4, fmt="jsonl")

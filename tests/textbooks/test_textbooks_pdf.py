@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from datatrove.data import Document
 
-from mmedc.textbooks import MissingLanguagePackError, PdfReader, TextbookCleanup
-from mmedc.textbooks import ocr as ocr_mod
-from mmedc.textbooks.sample import (
+from mmedc.samples.textbooks import (
     can_render,
     normalise,
     render_pages,
     write_scanned_pdf,
     write_text_pdf,
 )
+from mmedc.textbooks import MissingLanguagePackError, PdfReader, TextbookCleanup
+from mmedc.textbooks import ocr as ocr_mod
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -282,7 +282,7 @@ def test_short_text_page_without_images_is_kept(tmp_path):
 
 
 def test_upside_down_scan_is_turned_upright(tmp_path):
-    from mmedc.textbooks.sample import render_text_page
+    from mmedc.samples.textbooks import render_text_page
 
     text = ("Hypertension is the most common chronic condition seen in primary care. Persistent elevation of "
             "arterial pressure damages the vascular endothelium and accelerates atherosclerosis.")
@@ -354,7 +354,7 @@ def test_thin_chinese_strokes_are_thickened_and_heavy_ones_left_alone():
         pytest.skip("font missing")
     from PIL import Image, ImageFilter
 
-    from mmedc.textbooks.sample import render_text_page
+    from mmedc.samples.textbooks import render_text_page
 
     page, _ = render_text_page(CHINESE, "zh", dpi=300)
     thin = ocr_mod.stroke_width(page)
@@ -375,7 +375,7 @@ def test_thin_chinese_strokes_are_thickened_and_heavy_ones_left_alone():
 def test_ocr_thickens_chinese_pages_only(monkeypatch):
     if not can_render("zh"):
         pytest.skip("font missing")
-    from mmedc.textbooks.sample import render_text_page
+    from mmedc.samples.textbooks import render_text_page
 
     seen = []
     monkeypatch.setattr("pytesseract.image_to_string",
@@ -426,7 +426,7 @@ def test_zero_page_pdf_counted_as_such_after_a_corrupt_one(tmp_path):
 
 
 def test_page_sized_image_is_ocrd_as_stored(tmp_path):
-    from mmedc.textbooks.sample import render_text_page
+    from mmedc.samples.textbooks import render_text_page
 
     text = ("Hypertension is the most common chronic condition seen in primary care. Persistent elevation of "
             "arterial pressure damages the vascular endothelium and accelerates atherosclerosis.")
@@ -461,7 +461,7 @@ def test_vertical_text_is_detected_and_counted(tmp_path):
         pytest.skip("no CJK font installed")
     from PIL import Image, ImageDraw, ImageFont
 
-    from mmedc.textbooks.sample import cjk_font_path
+    from mmedc.samples.textbooks import cjk_font_path
 
     font = ImageFont.truetype(cjk_font_path(), 40, index=0)
     page = Image.new("L", (1240, 1754), 255)
@@ -493,7 +493,7 @@ def test_vertical_text_is_detected_and_counted(tmp_path):
 def test_latin_names_on_a_russian_page_are_read_with_english(tmp_path):
     """Species and drug names in Latin on a Cyrillic page: the words ``rus`` reads unsure send the page
     to a second reading with English added, kept when more confident."""
-    from mmedc.textbooks.sample import render_text_page
+    from mmedc.samples.textbooks import render_text_page
 
     text = ("Возбудители дерматомикозов: Trichophyton rubrum, Trichophyton mentagrophytes, Microsporum canis, "
             "Epidermophyton floccosum. Кандидоз вызывают Candida albicans и Candida glabrata; плесневые грибы "

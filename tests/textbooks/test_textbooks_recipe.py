@@ -11,7 +11,7 @@ import pytest
 from mmedc.io.layout import logs_dir
 from mmedc.io.parquet import MANIFEST_FILE, iter_records, list_shards
 from mmedc.recipes.textbooks import build_parser, build_pipeline, demo, main
-from mmedc.textbooks.sample import TEXTS, normalise
+from mmedc.samples.textbooks import TEXTS, normalise
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
