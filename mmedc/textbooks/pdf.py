@@ -244,6 +244,10 @@ class PdfReader(BaseDiskReader):
         super().__init__(data_folder, paths_file=paths_file, limit=limit, skip=skip, file_progress=file_progress,
                          doc_progress=doc_progress, default_metadata=default_metadata, recursive=recursive,
                          glob_pattern=glob_pattern, shuffle_files=shuffle_files)
+        from mmedc.io.readers import input_label
+
+        # ids start with the input folder as given, so two inputs with the same file names never collide
+        self.input_label = input_label(data_folder)
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         if ocr not in ("auto", "never", "always"):
@@ -659,7 +663,9 @@ class PdfReader(BaseDiskReader):
             logger.warning(f"{filepath}: pages {pages[0]['page']}-{pages[-1]['page']} have no text")
             return None
         first, last = pages[0]["page"], pages[-1]["page"]
-        doc_id = filepath if len(pages) == n_pages else f"{filepath}#pages={first}-{last}"
+        doc_id = f"{self.input_label}/{filepath}" if self.input_label else filepath
+        if len(pages) != n_pages:
+            doc_id += f"#pages={first}-{last}"
         metadata: dict[str, Any] = {
             "source": "textbook",
             "title": info["title"],

@@ -213,12 +213,12 @@ def test_bad_inputs_are_counted_and_skipped(tmp_path, text_books, caplog):
     _zero_page_pdf(tmp_path / "empty.pdf")
     docs, reader = read(tmp_path)
     s = stats(reader)
-    assert [d.id for d in docs if d.id == "good.pdf"] == ["good.pdf"]
+    assert [d.id for d in docs if d.id.endswith("/good.pdf")] == [f"{tmp_path}/good.pdf"]
     assert s["error_not_a_pdf"] == 1
     assert s["error_encrypted"] == 1
     assert s["error_zero_pages"] == 1
     # pdfium repairs what it can of a truncated file; what it cannot open is "corrupt"
-    assert s.get("error_corrupt", 0) + sum(1 for d in docs if d.id == "truncated.pdf") >= 1
+    assert s.get("error_corrupt", 0) + sum(1 for d in docs if d.id.endswith("/truncated.pdf")) >= 1
     assert s.get("error_corrupt", 0) >= 1  # the random bytes
     assert s["input_files"] == 6
 
@@ -507,3 +507,13 @@ def test_latin_names_on_a_russian_page_are_read_with_english(tmp_path):
     assert doc.metadata["pages"][0]["ocr_languages"] == "ru+en"
     assert similarity(doc.text, " ".join(lines)) > similarity(plain.text, " ".join(lines))
     assert "Trichophyton rubrum" in doc.text and "Trichophyton rubrum" not in plain.text
+
+
+def test_ids_are_unique_across_input_folders(text_books, tmp_path):
+    """The same file name in two input folders gives two ids (they start with the folder as given)."""
+    folder, _ = text_books
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(folder / "book_en.pdf", tmp_path / sub / "book.pdf")
+    ids = [d.id for sub in ("a", "b") for d in read(tmp_path / sub)[0]]
+    assert ids == [f"{tmp_path}/a/book.pdf", f"{tmp_path}/b/book.pdf"]
