@@ -61,7 +61,7 @@ def load_texts(data: str) -> list[tuple[str, str, str]]:
 def write_shards(folder: str, docs: list[tuple[str, str, str]], mb: float) -> int:
     from datatrove.data import Document
 
-    from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+    from mmedc.io import ShardedParquetWriter, merge_manifests
 
     target = mb * 2**20
     size, n, rnd = 0, 0, random.Random(0)
@@ -119,7 +119,7 @@ def bench_datasets(shards: str, tok, seq_len: int, cache: str) -> tuple[float, f
 
 def seed_padding(shards: str, tok, seq_len: int) -> dict[str, float]:
     """The original MMedC preparation: each document alone, padded or truncated to seq_len."""
-    from mmedc.io.parquet import iter_records
+    from mmedc.io import iter_records
 
     real = kept = 0
     blocks = 0

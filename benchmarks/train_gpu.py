@@ -13,19 +13,20 @@ figures are written to ``--out`` (JSON) as soon as it ends, so a time-out keeps 
    - mmedc: ``mmedc.train.train`` end to end (shards -> tokenizer processes -> packing -> trainer,
      chunked loss, prefetch, logging every 5 steps), median tokens/s over the log intervals after warm-up;
    ``-compiled`` compiles each decoder layer in both (``torch.compile``, the trainer's ``compile: true``);
-3. ``flash``: both again with ``flash_attention_2`` (one flattened row, ``cu_seq_lens``), if installed;
+3. ``8b``: Llama-3-8B's architecture (random init, nothing downloaded) at 8,192 tokens, micro-batch 1,
+   gradient checkpointing, fp32 master weights + AdamW, one GPU: the peak memory of real training
+   steps (does the whole state fit on one), tokens/s and MFU; an out-of-memory is recorded as a result;
 4. ``fsdp2``: the trainer under FSDP2 (``torchrun``, all visible GPUs): a few steps, a sharded
    checkpoint, a resume and an export (the multi-GPU code path, its tokens/s per GPU and memory);
-5. ``8b``: Llama-3-8B's architecture (random init, nothing downloaded) at 8,192 tokens, micro-batch 1,
-   gradient checkpointing, fp32 master weights + AdamW: peak GPU memory of real training steps (one
-   GPU: does the whole state fit; under FSDP2 on N GPUs: per GPU), tokens/s and MFU.
+5. ``flash``: both again with ``flash_attention_2`` (one flattened row, ``cu_seq_lens``), if installed;
 
 MFU = (6 N + 12 L d s) x tokens/s / peak (PaLM; N without the input embedding; the dense bf16 peak
 looked up from the device name, e.g. H100/H200 989 TFLOP/s, or ``--peak-tflops``). Reference:
 torchtitan, Llama-3-8B, FSDP2, 8,192 tokens: 5,762 tokens/s per H100, 6,667 with torch.compile.
 
     python benchmarks/train_gpu.py --out $OUT/train_gpu.json                 # on a GPU machine (~10 min)
-    python benchmarks/train_gpu.py --phases data,1b --steps 20                # a subset
+    python benchmarks/train_gpu.py --phases data,1b,1b-compiled --work /tmp/tg --out $OUT/tg.json   # two calls:
+    python benchmarks/train_gpu.py --phases 8b,fsdp2,flash --work /tmp/tg --out $OUT/tg.json       # adds to the first
     python benchmarks/train_gpu.py --config configs/tiny-cpu.yaml --steps 8 --warmup 3 --docs 300 \\
         --phases data,1b --out /tmp/train_gpu.json                            # CPU smoke run (no MFU)
 """
@@ -43,7 +44,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PHASES = ("data", "1b", "1b-compiled", "flash", "fsdp2", "8b")
+PHASES = ("data", "1b", "1b-compiled", "8b", "fsdp2", "flash")  # in order of priority
 LLAMA3_8B = {"model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
              "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256, "rope_theta": 500000.0,
              "max_position_embeddings": 8192, "tie_word_embeddings": False}
@@ -59,7 +60,7 @@ def write_shards(folder: str, docs: int, seed: int = 0) -> str:
 
     from datatrove.data import Document
 
-    from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+    from mmedc.io import ShardedParquetWriter, merge_manifests
     from mmedc.recipes.pretrain import _DEMO_TEXT
 
     rng = random.Random(seed)
@@ -356,7 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     from mmedc.train.model import peak_tflops
 
     cuda = torch.cuda.is_available()
-    results = {"env": {"device": torch.cuda.get_device_name() if cuda else "CPU (smoke run: no MFU)",
+    results: dict = {}
+    if os.path.exists(a.out):  # a second call (same --out and --work) adds phases to the first one's
+        with open(a.out) as f:
+            results = json.load(f)
+    results |= {"env": {"device": torch.cuda.get_device_name() if cuda else "CPU (smoke run: no MFU)",
                        "gpus": torch.cuda.device_count() if cuda else 0, "torch": torch.__version__,
                        "peak_tflops": a.peak_tflops or (peak_tflops(torch.cuda.get_device_name()) if cuda else None),
                        "config": os.path.relpath(a.config, ROOT), "steps": a.steps, "warmup": a.warmup}}
@@ -369,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
 
     save()
     for name in [x for x in a.phases.split(",") if x]:
+        if name == "data" and os.path.isdir(results.get("data", {}).get("shards", "")):
+            print("[data] kept from the previous call", flush=True)
+            continue
         t0 = time.perf_counter()
         cmd = [sys.executable, os.path.abspath(__file__), "--one", name, "--work", work, *(argv or sys.argv[1:])]
         cmd += ["--out", a.out]

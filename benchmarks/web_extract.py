@@ -206,6 +206,8 @@ def score(aeb: list[dict], snip: list[dict], outputs: list[str]) -> dict:
         token = _CJK_TOKEN if name == "cjk" else _WORD
         counts = [shingle_counts(p["gold"], o, token) for p, o in zip(aeb, a_out) if script_of(p["gold"]) == name]
         res[f"aeb_{name}"] = aeb_metric(counts) if counts else None
+        counts = [c for p, c in zip(snip, s_counts) if script_of(" ".join(p["with"] + p["without"])) == name]
+        res[f"snip_{name}"] = snippet_metric(counts) if counts else None
     return res
 
 
@@ -213,7 +215,8 @@ def _fmt_row(name: str, r: dict, speed: float) -> str:
     a, s = r["aeb"], r["snip"]
     ah, sh = r["aeb_halves"], r["snip_halves"]
     scripts = "  ".join(
-        f"{k}={r[f'aeb_{k}']['f1']:.3f}" for k in ("cjk", "cyrillic") if r.get(f"aeb_{k}")
+        f"{k}: AEB {r[f'aeb_{k}']['f1']:.3f} snippets {r[f'snip_{k}']['f1'] if r.get(f'snip_{k}') else float('nan'):.3f}"
+        for k in ("cjk", "cyrillic") if r.get(f"aeb_{k}")
     )
     return (f"  {name:30s} AEB F1={a['f1']:.4f} (P={a['precision']:.3f} R={a['recall']:.3f}; halves "
             f"{ah[0]['f1']:.4f}/{ah[1]['f1']:.4f})  snippets F1={s['f1']:.4f} (P={s['precision']:.3f} "
@@ -283,8 +286,11 @@ def main(argv: list[str] | None = None) -> int:
           f"mmedc {m['snip']['f1']:.4f}, difference {m['snip']['f1'] - results[best_snip]['snip']['f1']:+.4f}")
     for k in ("cjk", "cyrillic"):
         if m.get(f"aeb_{k}"):
-            print(f"{k} pages ({m[f'aeb_{k}']['pages']}, {'characters' if k == 'cjk' else 'words'} as tokens): "
+            print(f"{k} article pages ({m[f'aeb_{k}']['pages']}, {'characters' if k == 'cjk' else 'words'} as tokens): "
                   f"mmedc {m[f'aeb_{k}']['f1']:.4f}, {best_mode} {results[best_mode][f'aeb_{k}']['f1']:.4f}")
+        if m.get(f"snip_{k}"):
+            print(f"{k} snippet pages ({m[f'snip_{k}']['pages']}): mmedc {m[f'snip_{k}']['f1']:.4f}, "
+                  f"{best_mode} {results[best_mode][f'snip_{k}']['f1']:.4f}")
     print(f"speed: mmedc {speeds['mmedc HtmlExtractor']:.1f} pages/CPU-s, {best_mode} {speeds[best_mode]:.1f}: "
           f"ratio {speeds['mmedc HtmlExtractor'] / speeds[best_mode]:.2f} (best of {len(ours)} alternating rounds)")
     if args.json:

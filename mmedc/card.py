@@ -9,12 +9,14 @@ figures, the sources and their licences; and three PNG charts in ``charts/``:
   medical-keyword density), per source.
 
 Tokens are real tokenizer counts when ``card.tokenizer`` names a local Hugging Face tokenizer, else
-the model-free estimate of :func:`mmedc.stats.estimate_tokens`; the card says which. One streaming pass
+the model-free estimate of :func:`mmedc.stats.estimate_tokens`; the card says which. The charts need
+matplotlib (``pip install mmedc[plot]``); without it the card is written without them. One streaming pass
 over the shards for the histograms (fixed bins: bounded memory) and one for the token counts.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import posixpath
 from collections import defaultdict
@@ -22,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from datatrove.utils.logging import logger
 
 from mmedc.io.atomic import atomic_write_text
+from mmedc.io.layout import report_path
 from mmedc.io.parquet import list_shards
 
 LENGTH_BINS = np.arange(0, 7.01, 0.1)  # log10(characters)
@@ -229,13 +233,15 @@ def write_card(cfg: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
         stats = {"shards": 0, "tokenizer": card.get("tokenizer") or "estimate", "rows": [],
                  "totals": {"documents": 0, "characters": 0, "tokens": 0}}
     charts: list[str] = []
-    if card.get("charts", True) and stats["rows"]:
+    if card.get("charts", True) and stats["rows"] and importlib.util.find_spec("matplotlib") is None:
+        logger.warning("dataset card: no charts, matplotlib is not installed (pip install mmedc[plot])")
+    elif card.get("charts", True) and stats["rows"]:
         dist = distributions(data)
         charts = [str(plot_composition(stats, output / "charts" / "composition.png", f"{cfg['name']}: composition")),
                   str(plot_lengths(dist, output / "charts" / "lengths.png")),
                   str(plot_scores(dist, output / "charts" / "scores.png"))]
     readme = output / "README.md"
     atomic_write_text(readme, render_readme(cfg, report, stats, charts))
-    atomic_write_text(output / ".mmedc" / "stats.json", json.dumps(stats, indent=1, ensure_ascii=False))
+    atomic_write_text(report_path(cfg["output"], "stats.json"), json.dumps(stats, indent=1, ensure_ascii=False))
     return {"readme": str(readme), "charts": charts, "documents": stats["totals"]["documents"],
             "tokens": stats["totals"]["tokens"], "tokenizer": stats["tokenizer"], "rows": stats["rows"]}

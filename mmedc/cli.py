@@ -1,6 +1,7 @@
 """The ``mmedc`` command.
 
     mmedc run <pipeline> [options]     run a prebuilt pipeline (filter_web, textbooks, websites, dedupe, pretrain)
+    mmedc build corpus.yaml            the whole corpus: sources, global dedupe, decontamination, dataset card
     mmedc inspect <shards>             schema, row counts and sample records of mmedc shards
     mmedc stats <shards> [--out DIR]   documents/characters/tokens by language x source, and a PNG chart
     mmedc train --config FILE          continued pretraining (same as ``mmedc run pretrain``)
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="command")
     sub.add_parser("run", help="run a prebuilt pipeline", add_help=False)
     sub.add_parser("train", help="continued pretraining (mmedc run pretrain)", add_help=False)
+    sub.add_parser("build", help="build the whole corpus a corpus.yaml declares", add_help=False)
     sub.add_parser("eval", help="accuracy on multiple-choice medical questions (mmedc eval --help)", add_help=False)
 
     ins = sub.add_parser("inspect", help="schema, counts and samples of shards", formatter_class=DefaultsHelpFormatter)
@@ -188,6 +190,10 @@ def _dispatch(argv: list[str]) -> int:
         return _cmd_run(argv[1:])
     if argv and argv[0] == "train":
         return _cmd_run(["pretrain", *argv[1:]])
+    if argv and argv[0] == "build":
+        from mmedc.recipes.build import main as build_main
+
+        return build_main(argv[1:])
     if argv and argv[0] == "eval":
         from mmedc.eval.run import main as eval_main
 

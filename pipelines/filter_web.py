@@ -5,7 +5,8 @@
 See ``python pipelines/filter_web.py --help`` and docs/filter-web.md.
 """
 
+from mmedc.cli import guarded
 from mmedc.recipes.filter_web import main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main, prog="filter_web.py"))  # one-line errors; --debug: traceback

@@ -1,7 +1,9 @@
 """Deduplication: MinHash near-duplicates, exact text and URL duplicates, boilerplate lines.
 
 See :mod:`mmedc.dedup.minhash` for the four-stage design and :mod:`mmedc.dedup.boilerplate` for boilerplate
-removal; ``mmedc.recipes.dedupe`` chains them over mmedc shards.
+removal; ``mmedc.recipes.dedupe`` chains them over mmedc shards. (The block package is named for the
+topic and the recipe for the action, ``mmedc run dedupe``, which users already type; ``dedup.exact`` is
+the old path of ``dedup.boilerplate``.)
 """
 
 from mmedc.dedup.boilerplate import (

@@ -229,7 +229,7 @@ class MedicalKeywordFilter(BaseFilter):
         meta["med_kw_content"] = score.content
         meta["med_kw_density"] = round(score.density, 6)
         meta["med_kw_coverage"] = round(score.coverage, 4)
-        meta["med_kw_top"] = [[t, c] for t, c in score.top_terms]
+        meta["med_kw_top"] = [{"term": t, "count": c} for t, c in score.top_terms]  # structs: every datatrove writer stores them
         self.stat_update(_STAT_KEYS.get(lang) or f"lang_{lang}")
         min_count, min_density = self.thresholds[lang]
         if score.count < min_count:

@@ -33,11 +33,11 @@ from typing import Any
 
 from mmedc.executors import make_executor
 from mmedc.io.atomic import atomic_write_text
+from mmedc.io.layout import meta_dir, report_path
 from mmedc.io.parquet import ShardedParquetWriter, ShardReader, merge_manifests
 from mmedc.lang import MMEDC_LANGUAGES, resolve_language
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
-META_DIR = ".mmedc"
 SOURCE_KINDS = ("web", "textbooks", "websites", "corpora")
 SOURCE_NAME = {"web": "web", "textbooks": "textbook", "websites": "website", "corpora": "corpus"}
 
@@ -57,7 +57,7 @@ SCHEMA: dict[str, Any] = {
     "description": STR,
     "executor": {"executor": STR, "tasks": INT, "workers": INT, "spark_master": STR, "spark_conf": {"*": STR}},
     "sources": {
-        "web": [{"input": PATH, "name": STR, "text_key": STR, "id_key": STR, "lang_threshold": FLOAT,
+        "web": [{"input": PATH, "name": STR, "text_key": STR, "id_key": STR, "language": STR, "lang_threshold": FLOAT,
                  "quality": (BOOL, _QUALITY), "licence": STR, "limit": INT}],
         "textbooks": [{"input": PATH, "name": STR, "ocr": STR, "language": STR, "split": STR, "engine": STR,
                        "dpi": INT, "cleanup": BOOL, "licence": STR}],
@@ -288,7 +288,7 @@ def corpus_specs(cfg: dict[str, Any]) -> list:
 
 
 def _work(cfg: dict[str, Any]) -> str:
-    return cfg.get("work_dir") or posixpath.join(cfg["output"], META_DIR, "work")
+    return cfg.get("work_dir") or posixpath.join(meta_dir(cfg["output"]), "work")
 
 
 def _request(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -346,13 +346,14 @@ def run_sources(cfg: dict[str, Any]) -> list[str]:
     for kind, out, s in source_outputs(cfg):
         logs = posixpath.join(work, "logs", posixpath.basename(out))
         if kind == "web":
-            blocks = filter_web_pipeline(s["input"], out, languages=langs, lang_threshold=s.get("lang_threshold", 0.5),
-                                         text_key=s.get("text_key", "text"), id_key=s.get("id_key", "id"),
-                                         limit=s.get("limit", -1), **shard)
+            opts = {k: s[k] for k in ("lang_threshold", "text_key", "id_key", "language", "limit") if k in s}
+            blocks = filter_web_pipeline(s["input"], out, languages=langs, **opts, **shard)
             if s.get("quality"):
+                from mmedc.langid import LanguageID
                 from mmedc.quality import quality_blocks
 
-                blocks[2:2] = quality_blocks(s["quality"])  # after LanguageID: per-language settings
+                after = next((i + 1 for i, b in enumerate(blocks) if isinstance(b, LanguageID)), 1)
+                blocks[after:after] = quality_blocks(s["quality"])  # after LanguageID: per-language settings
             _run_blocks(blocks, logs, ex)
         elif kind == "textbooks":
             os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -448,11 +449,10 @@ def run_build(config: str | os.PathLike | dict[str, Any], stop_after: str | None
     """Build the corpus a corpus.yaml (path, or the dict :func:`load_config` returned) declares.
 
     Resumes an earlier run of the same request; ``stop_after`` (``"sources"``, ``"dedupe"``) ends early.
-    Returns the build report (also written to ``<output>/.mmedc/build_report.json``).
+    Returns the build report (also written to ``<output>/.mmedc/reports/build_report.json``).
     """
     cfg = config if isinstance(config, dict) else load_config(config)
-    meta = Path(cfg["output"]) / META_DIR
-    request_path = meta / "build_request.json"
+    request_path = Path(meta_dir(cfg["output"])) / "build_request.json"
     request = json.loads(json.dumps(_request(cfg)))
     if request_path.is_file():
         before = json.loads(request_path.read_text())
@@ -478,7 +478,8 @@ def run_build(config: str | os.PathLike | dict[str, Any], stop_after: str | None
     from mmedc.card import write_card
 
     report["card"] = write_card(cfg, report)
-    atomic_write_text(meta / "build_report.json", json.dumps(report, indent=1, ensure_ascii=False, default=str))
+    atomic_write_text(report_path(cfg["output"], "build_report.json"),
+                      json.dumps(report, indent=1, ensure_ascii=False, default=str))
     return report
 
 
@@ -493,12 +494,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: a bad corpus.yaml is one line on stderr and exit status 2."""
+    import sys
+
     args = build_parser().parse_args(argv)
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(f"mmedc build: {e}", file=sys.stderr)
+        return 2
     if args.check:
         print(f"{args.config}: ok ({sum(len(cfg['sources'].get(k, [])) for k in SOURCE_KINDS)} source(s) -> {cfg['output']})")
         return 0
-    report = run_build(cfg, stop_after=args.stop_after)
+    try:
+        report = run_build(cfg, stop_after=args.stop_after)
+    except ConfigError as e:  # another request into the same output
+        print(f"mmedc build: {e}", file=sys.stderr)
+        return 2
     print_report(report)
     return 0
 

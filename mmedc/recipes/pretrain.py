@@ -85,7 +85,7 @@ def write_demo_shards(folder: str | os.PathLike, docs_per_lang: int = 60, seed: 
 
     from datatrove.data import Document
 
-    from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+    from mmedc.io import ShardedParquetWriter, merge_manifests
 
     rng = random.Random(seed)
     folder = os.fspath(folder)

@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cleanup", action="store_true", help="skip TextbookCleanup")
     p.add_argument("--disable-rule", action="append", default=[], metavar="RULE",
                    help="turn one cleanup rule off (repeatable): control_chars, whitespace, page_numbers, "
-                        "headers_footers, front_matter, toc, index, bibliography, ocr_garbage, hyphenation, join_lines")
+                        "headers_footers, footnotes, front_matter, toc, index, bibliography, ocr_garbage, hyphenation, join_lines")
     p.add_argument("--no-langid", action="store_true", help="skip the language-ID check")
     p.add_argument("--glob", default="**/*.[pP][dD][fF]", help="which files to read, relative to input")
     add_shard_args(p, max_rows=10_000)

@@ -246,12 +246,14 @@ class OcrReading:
     lines: list[tuple[float, float]] | None = None
     vertical: float = 0.0
     words: int = 0
+    unsure: float = 0.0  # share of the words read below 50 confidence
 
 
-def _parse_tsv(tsv: str) -> tuple[float | None, list[tuple[float, float, float, int]], int]:
-    """Confidence, per text line ``(bottom, height, width, chars)`` and word count from tesseract's TSV."""
+def _parse_tsv(tsv: str) -> tuple[float | None, list[tuple[float, float, float, int]], int, int]:
+    """Confidence, per text line ``(bottom, height, width, chars)``, word count and count of words below
+    50 confidence, from tesseract's TSV."""
     total = weight = 0.0
-    words = 0
+    words = unsure = 0
     lines: dict[tuple[str, str, str, str], list[list[float]]] = {}
     for row in tsv.splitlines()[1:]:
         cols = row.split("\t")
@@ -267,6 +269,7 @@ def _parse_tsv(tsv: str) -> tuple[float | None, list[tuple[float, float, float, 
         total += conf * n
         weight += n
         words += 1
+        unsure += conf < 50
         lines.setdefault((cols[1], cols[2], cols[3], cols[4]), []).append([left, top, w, h, n])
     out = []
     for boxes in lines.values():
@@ -278,7 +281,7 @@ def _parse_tsv(tsv: str) -> tuple[float | None, list[tuple[float, float, float, 
         # a line's type size: the median word height (one word with a descender or a capital does not decide)
         out.append((bottom, heights[len(heights) // 2] if right - left >= bottom - top else bottom - top,
                     right - left, int(sum(b[4] for b in boxes))))
-    return (total / weight if weight else None), out, words
+    return (total / weight if weight else None), out, words, unsure
 
 
 def ocr_read(image: Any, lang: str = "eng", psm: int = 3, timeout: float = 0, dpi: float | None = None) -> OcrReading:
@@ -303,12 +306,12 @@ def ocr_read(image: Any, lang: str = "eng", psm: int = 3, timeout: float = 0, dp
     text = clean_ocr_text(text)
     if "rus" in langs.split("+"):
         text = fix_cyrillic_roman(text)
-    confidence, boxes, words = _parse_tsv(tsv)
+    confidence, boxes, words, unsure = _parse_tsv(tsv)
     filled = [ln for ln in text.splitlines() if ln.strip()]
     lines = [(-bottom, height) for bottom, height, _w, _n in boxes] if len(boxes) == len(filled) else None
     chars = sum(b[3] for b in boxes)
     vertical = sum(b[3] for b in boxes if b[3] >= 3 and b[1] > 1.5 * b[2]) / chars if chars else 0.0
-    return OcrReading(text, confidence, lines, vertical, words)
+    return OcrReading(text, confidence, lines, vertical, words, unsure / words if words else 0.0)
 
 
 def read_page(image: Any, lang: str = "eng", psm: int = 3, timeout: float = 0, dpi: float | None = None,

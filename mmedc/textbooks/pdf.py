@@ -35,12 +35,13 @@ from datatrove.io import DataFileLike, DataFolderLike
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
-from mmedc.lang import normalize_language, resolve_language
+from mmedc.lang import LANGUAGES, normalize_language, resolve_language
 from mmedc.textbooks.layout import line_geometry, margins
 from mmedc.textbooks.ocr import (
     TESSERACT_LANGS,
     detect_ocr_language,
     detect_text_language,
+    installed_languages,
     needs_thickening,
     read_page,
     render_page,
@@ -55,6 +56,12 @@ ENGINES = ("pypdfium2", "pdfplumber")
 PAGE_SEPARATOR = "\f"
 
 _GARBAGE = re.compile(r"\(cid:\d+\)|[\ufffd\ue000-\uf8ff]")
+_VISIBLE = re.compile(r"\S")
+_ALNUM = re.compile(r"[^\W_]")
+# mathematical operators and arrows (Unicode Sm, the common blocks), as one regex: a loop over
+# unicodedata.category costs more than reading the page
+_MATH = re.compile("[+<=>|~¬±×÷϶\u2032-\u2037\u2044\u2052\u207a-\u207c\u208a-\u208c\u2118\u2140-\u2144"
+                   "\u2190-\u21ff\u2200-\u22ff\u2308-\u230b\u27c0-\u27ff\u2900-\u2aff\u2b30-\u2b4c]")
 _LEADERS = re.compile(r"([.·…_\-–—=*~ ])\1{2,}|(?:\. ){2,}")
 
 
@@ -76,16 +83,16 @@ def classify_page(text: str, has_images: bool = True, min_chars: int = 30, min_a
     more than ``max_garbage_share`` of unmapped glyphs (``(cid:NN)``, U+FFFD, private-use characters).
     A page with little text and no image is ``empty`` (blank pages are not OCR'd).
     """
-    visible = [c for c in text if not c.isspace()]
-    if len(visible) < min_chars:
+    visible = len(_VISIBLE.findall(text))
+    if visible < min_chars:
         return ("scanned", "few_chars") if has_images else ("empty", "few_chars")
     garbage = sum(len(m.group()) for m in _GARBAGE.finditer(text))
-    if garbage / len(visible) > max_garbage_share:
+    if garbage / visible > max_garbage_share:
         return "scanned", "garbage"
     # dot leaders of a contents page and the symbols of formulas are text, not a broken layer
-    judged = [c for c in _LEADERS.sub("", text) if not c.isspace() and unicodedata.category(c) != "Sm"]
-    alnum = sum(1 for c in judged if c.isalnum())
-    if judged and alnum / len(judged) < min_alnum_share:
+    judged = _MATH.sub("", _LEADERS.sub("", text))
+    shown = len(_VISIBLE.findall(judged))
+    if shown and len(_ALNUM.findall(judged)) / shown < min_alnum_share:
         return "scanned", "low_alnum"
     return "text", "ok"
 
@@ -127,6 +134,14 @@ def _empty_page_tree(f, max_bytes: int = 1 << 20) -> bool:
         return False
     whole = b"/Catalog" in data and b"%%EOF" in data[-1024:]
     return whole and bool(_PAGES_COUNT_ZERO.search(data)) and not _PAGE_OBJECT.search(data)
+
+
+def _with_latin(lang: str) -> str | None:
+    """``lang`` with English added when it is Cyrillic only (``"ru"`` -> ``"ru+en"``), else ``None``."""
+    codes = lang.split("+")
+    if "en" in codes or not any(LANGUAGES[c].script == "Cyrillic" for c in codes if c in LANGUAGES):
+        return None
+    return "+".join([*codes, "en"])
 
 
 def _has_images(page: Any) -> bool:
@@ -181,6 +196,11 @@ class PdfReader(BaseDiskReader):
             when turned, read again upright; the more confident reading is kept
             (``pages_rotated_low_confidence``). Upright pages of real scans read at 85-97, an
             upside-down one at 12 (measured, docs/textbooks.md); 0 turns the retry off.
+        latin_retry_share: a Russian page with at least this share of its words read below 50
+            confidence (Latin names the Cyrillic model cannot read) is read again with English added
+            (``rus+eng``), the more confident reading kept (``ocr_languages`` in the page metadata,
+            ``pages_ocr_latin_retry``); pages of plain Russian read at 0.3-0.6%, pages with Latin
+            species names at 3-4% (measured); 1 turns it off.
     """
 
     name = "📕 PDF books"
@@ -212,6 +232,7 @@ class PdfReader(BaseDiskReader):
         stored_image: bool = True,
         min_ocr_confidence: float = 40.0,
         retry_confidence: float = 60.0,
+        latin_retry_share: float = 0.02,
         limit: int = -1,
         skip: int = 0,
         file_progress: bool = False,
@@ -260,6 +281,7 @@ class PdfReader(BaseDiskReader):
         self.stored_image = stored_image
         self.min_ocr_confidence = min_ocr_confidence
         self.retry_confidence = retry_confidence
+        self.latin_retry_share = latin_retry_share
 
     # -- run ---------------------------------------------------------------------------------
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -437,7 +459,7 @@ class PdfReader(BaseDiskReader):
             text = _normalise_layer(text)
             # image objects only matter for a page with little text (scanned or blank?): walking a page's
             # objects is costly on pages with many, so only then
-            few = sum(1 for c in text if not c.isspace()) < self.min_page_chars
+            few = len(_VISIBLE.findall(text, 0, 8 * self.min_page_chars)) < self.min_page_chars
             return text, _has_images(page) if few else True, layout
         finally:
             page.close()
@@ -561,6 +583,15 @@ class PdfReader(BaseDiskReader):
                                 reading, again = second, again2
                                 pages[i]["rotated"] = turned
                                 self.stat_update("pages_rotated_low_confidence")
+                    latin = _with_latin(lang)
+                    if latin and reading.unsure >= self.latin_retry_share and "eng" in installed_languages():
+                        # Latin words (species, drug and gene names) in a Cyrillic page are what the
+                        # Cyrillic model reads at low confidence: read again with English added
+                        second, again2 = read_page(image, latin, psm=self.psm, timeout=self.ocr_timeout, dpi=dpi)
+                        if (second.confidence or 0) > (reading.confidence or 0):
+                            reading, again = second, again2
+                            pages[i]["ocr_languages"] = latin
+                            self.stat_update("pages_ocr_latin_retry")
                     if again:
                         pages[i]["ocr_psm"] = 6
                         self.stat_update("pages_ocr_read_as_block")
@@ -568,10 +599,13 @@ class PdfReader(BaseDiskReader):
                 text = unicodedata.normalize("NFC", reading.text).replace("\f", "\n")
                 if reading.confidence is not None:
                     pages[i]["ocr_conf"] = round(reading.confidence, 1)
-                if reading.vertical >= 0.5:
+                if reading.vertical >= 0.15:
+                    # vertical writing (Japanese, old Chinese), whole or mixed with horizontal text
                     pages[i]["ocr_vertical"] = round(reading.vertical, 2)
-                    self.stat_update("pages_ocr_vertical")
-                    logger.warning(f"{filepath}: page {i + 1} has vertical text (read as horizontal lines)")
+                    mixed = reading.vertical < 0.5
+                    self.stat_update("pages_ocr_mixed_vertical" if mixed else "pages_ocr_vertical")
+                    logger.warning(f"{filepath}: page {i + 1} has {'some ' if mixed else ''}vertical text "
+                                   f"({reading.vertical:.0%} of its characters; read as horizontal lines)")
                 if reading.confidence is not None and reading.confidence < self.min_ocr_confidence:
                     # what tesseract reads at this confidence is not text (a photo, a plate, noise)
                     self.stat_update("pages_ocr_low_confidence")
@@ -611,7 +645,7 @@ class PdfReader(BaseDiskReader):
             if p.get("printed"):
                 span["printed"] = p["printed"]
             for key in ("ocr_dpi", "rotated", "ocr_psm", "ocr_thickened", "ocr_conf", "ocr_source", "ocr_vertical",
-                        "ocr_rejected"):
+                        "ocr_rejected", "ocr_languages"):
                 if p.get(key):
                     span[key] = p[key]
             if p["method"] in ("text", "ocr") and "margin_top" in p:

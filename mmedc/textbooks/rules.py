@@ -473,7 +473,9 @@ def drop_headers_footers(pages: list[Page], zone: int = 2, min_repeats: int = 2,
         repeated = len(near) >= required
         running_title = key in body_keys and (margin_top.get((p, li)) == "small" and len(key) >= 4 or (
         first_line.get(p) == li and len(key) >= 12))
-        if (repeated or running_title) and not _is_chapter_heading(p, li, key, pages, starts, similarity):
+        # a chapter's heading is never set smaller than the body: a small line is the running header
+        heading = margin_top.get((p, li)) != "small" and _is_chapter_heading(p, li, key, pages, starts, similarity)
+        if (repeated or running_title) and not heading:
             hits.add((p, li))
     if toc_keys and not starts:
         # without an outline, the contents page names the chapters: the first time a running

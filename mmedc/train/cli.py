@@ -74,6 +74,18 @@ def _newest_intact(output_dir: Path) -> Path:
     raise ck.CheckpointError(f"{output_dir}: no intact checkpoint in {output_dir / ck.CHECKPOINT_DIR}")
 
 
+def _end_process_group() -> None:
+    """Close the process group of a launched run before the process exits (its communication threads
+    aborting at interpreter exit can kill a finished run with SIGABRT)."""
+    try:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    except Exception:  # noqa: BLE001 - best effort at exit
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "export":
@@ -96,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"mmedc train: {e}", file=sys.stderr)
         return 1
+    finally:
+        _end_process_group()
     summary = {k: result[k] for k in ("output_dir", "steps", "tokens", "final_model", "checkpoint")}
     summary["data"] = result["data_stats"]  # documents, tokens, blocks, skipped (why), unreadable files
     summary["last_loss"] = result["losses"][-1] if result["losses"] else None

@@ -6,6 +6,11 @@ checkpointing); a config file only says what differs. Every field is also a comm
 (``max_steps`` -> ``--max-steps``), generated from the dataclass: each field's help text lives in its
 ``field(metadata={"help": ...})``, its default is written once. Dict-valued fields (``model``,
 ``mixture``) take JSON on the command line (``--mixture '{"en": 0.5, "zh": 0.5}'``).
+
+Why not :mod:`mmedc.options` (the recipes' generator): it makes booleans ``--flag/--no-flag``, lists
+comma-separated and dicts ``KEY=VALUE``; the trainer's options (``--gradient-checkpointing false``,
+``--shards a b``, JSON dicts) are a published command line, kept as they are, and an option given
+neither on the command line nor in the file must stay absent so the file's value wins.
 """
 
 from __future__ import annotations
@@ -77,6 +82,9 @@ class TrainConfig:
     log_every: int = _opt(10, "steps between log lines and host reads of loss and grad norm (every step goes to log.jsonl)")
     eval_every: int = _opt(0, "steps between evaluations (0: only at the end)")
     eval_max_tokens: int = _opt(200_000, "tokens evaluated per language")
+    mcq_files: list[str] = _opt([], "MMedBench-style multiple-choice jsonl files scored (accuracy per language) at each evaluation")
+    mcq_shots: int = _opt(0, "few-shot examples per multiple-choice question")
+    mcq_batch_size: int = _opt(8, "sequences per forward pass when scoring multiple-choice options")
     save_every: int = _opt(0, "steps between checkpoints (0: only at the end)")
     save_total_limit: int = _opt(2, "checkpoints kept (oldest removed)")
     save_dtype: str = _opt("auto", "dtype of the final model: auto (bfloat16 when training in bf16, else float32), bfloat16, float16, float32")
@@ -125,7 +133,7 @@ class TrainConfig:
 # Options that change how a run is driven, logged or saved, not what it trains: a run resumed with other
 # values of these is the same run. Every other option is part of the run's identity (with the data).
 RUN_CONTROL = frozenset({
-    "shards", "eval_shards", "eval_every", "eval_max_tokens", "tokenizer_workers", "tokenize_batch_docs",
+    "shards", "eval_shards", "eval_every", "eval_max_tokens", "mcq_files", "mcq_shots", "mcq_batch_size", "tokenizer_workers", "tokenize_batch_docs",
     "attn_implementation", "gradient_checkpointing", "tf32", "compile", "loss_chunk_tokens", "output_dir",
     "log_every", "save_every", "save_total_limit", "save_dtype", "resume", "overwrite", "save_final_model",
     "save_last_checkpoint", "report_to", "report_project", "peak_tflops", "stop_after_steps",
@@ -172,7 +180,7 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
-    for key in ("shards", "eval_shards"):  # a single path is a list of one
+    for key in ("shards", "eval_shards", "mcq_files"):  # a single path is a list of one
         if isinstance(data.get(key), str):
             data[key] = [data[key]]
     if isinstance(data.get("resume"), str) and data["resume"].lower() in ("no", "none", "false"):

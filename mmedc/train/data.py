@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from datatrove.utils.logging import logger
 
-from mmedc.io.parquet import list_shards
+from mmedc.io.shards import list_shards
 from mmedc.train.index import (  # noqa: F401 - re-exported: the old home of these names
     RowGroup,
     copies,

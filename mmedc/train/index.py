@@ -23,7 +23,8 @@ from typing import Any
 
 from datatrove.utils.logging import logger
 
-from mmedc.io.parquet import list_shards
+from mmedc.io.manifest import group_key  # noqa: F401 - the one (language, source) key; data.py imports it from here
+from mmedc.io.shards import list_shards
 
 
 @dataclass(frozen=True)
@@ -94,23 +95,16 @@ def is_holdout(doc_id: str, fraction: float, seed: int) -> bool:
 # mixture
 
 
-def group_key(lang: str | None, source: str | None) -> str:
-    """The ``lang/source`` key mixture weights are written in (``unknown`` for a missing value)."""
-    return f"{lang or 'unknown'}/{source or 'unknown'}"
-
-
 def _manifests(folder: str) -> list[dict[str, Any]]:
-    """The writer's manifests of an output folder, through :mod:`mmedc.io` (which knows where they live)."""
-    try:
-        from mmedc.io.manifest import rank_manifests  # read-only, when mmedc.io provides it
-    except ImportError:
-        rank_manifests = None
-    if rank_manifests is not None:
-        return rank_manifests(folder)
-    from mmedc.io.parquet import merge_manifests
+    """The writer's manifests of an output folder, read through :mod:`mmedc.io` (which knows where they
+    live): the per-rank ones, else the merged one of an older output."""
+    from mmedc.io.manifest import rank_manifests, read_manifest
 
-    m = merge_manifests(folder)
-    return [m] if m.get("shards") else []
+    found = rank_manifests(folder)
+    if not found:
+        merged = read_manifest(folder)
+        found = [merged] if merged and merged.get("shards") else []
+    return found
 
 
 def group_characters(paths: str | Iterable[str], row_groups: list[RowGroup] | None = None,

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mmedc.train.config import TrainConfig
@@ -82,7 +84,9 @@ def build_model(config: TrainConfig, tokenizer, fsdp: bool = False):
     if config.model_name_or_path:
         if not fsdp:
             kw["dtype"] = torch.float32
-        return AutoModelForCausalLM.from_pretrained(config.model_name_or_path, **kw)
+        model = AutoModelForCausalLM.from_pretrained(config.model_name_or_path, **kw)
+        restore_fp32_rotary(model)
+        return model
     arch = dict(config.model)
     model_type = arch.pop("model_type", "llama")
     arch.setdefault("vocab_size", len(tokenizer))
@@ -94,6 +98,31 @@ def build_model(config: TrainConfig, tokenizer, fsdp: bool = False):
             arch.setdefault(name, getattr(tokenizer, name))
     model_config = AutoConfig.for_model(model_type, **arch)
     return AutoModelForCausalLM.from_config(model_config, dtype=torch.float32, **kw)
+
+
+def restore_fp32_rotary(model) -> int:
+    """Recompute in fp32 every rotary ``inv_freq`` that is not fp32 (a model loaded or cast in bf16
+    casts its buffers too; casting back would keep the bf16 rounding). Returns how many were redone."""
+    import torch
+
+    redone = 0
+    for module in model.modules():
+        buf = getattr(module, "inv_freq", None)
+        if buf is None or buf.dtype == torch.float32 or not hasattr(module, "config"):
+            continue
+        rope_type = getattr(module, "rope_type", "default")
+        if rope_type == "default" and hasattr(module, "compute_default_rope_parameters"):
+            fn = module.compute_default_rope_parameters
+        else:
+            from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+            fn = ROPE_INIT_FUNCTIONS[rope_type]
+        inv_freq, _ = fn(module.config, device=buf.device)
+        module.inv_freq = inv_freq.to(torch.float32)
+        if hasattr(module, "original_inv_freq"):
+            module.original_inv_freq = module.inv_freq.clone()
+        redone += 1
+    return redone
 
 
 def check_fp32_buffers(model) -> None:
@@ -153,10 +182,19 @@ def chunked_causal_lm_loss(hidden, weight, labels, num_items_in_batch=None, chun
     return total / num_items_in_batch
 
 
-def enable_chunked_loss(model, chunk_tokens: int) -> None:
+# causal LMs whose logits are exactly ``lm_head(hidden)`` (no soft-capping or scaling after the head)
+CHUNKED_LOSS_MODELS = frozenset({"llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2"})
+
+
+def enable_chunked_loss(model, chunk_tokens: int) -> bool:
     """Make the model's own forward compute :func:`chunked_causal_lm_loss` (inside the forward, so FSDP
     has gathered the output projection): ``lm_head`` passes hidden states through and the loss function
-    projects them chunk by chunk. ``out.logits`` then holds hidden states; the saved weights are unchanged."""
+    projects them chunk by chunk. ``out.logits`` then holds hidden states; the saved weights are unchanged.
+
+    Only for :data:`CHUNKED_LOSS_MODELS` (others may transform the logits after the head, e.g. Gemma's
+    soft-capping); returns whether it was enabled."""
+    if getattr(model.config, "model_type", None) not in CHUNKED_LOSS_MODELS:
+        return False
     head = model.get_output_embeddings()
     if head is None or not hasattr(head, "weight"):
         raise ValueError(f"loss_chunk_tokens: {type(model).__name__} has no output projection to chunk")
@@ -167,6 +205,19 @@ def enable_chunked_loss(model, chunk_tokens: int) -> None:
                                       getattr(head, "bias", None))
 
     model.loss_function = loss_function
+    return True
+
+
+@contextmanager
+def plain_logits(model) -> Iterator[None]:
+    """Within this block the model returns real logits again (for scoring multiple-choice options)."""
+    head = model.get_output_embeddings()
+    override = head.__dict__.pop("forward", None) if head is not None else None
+    try:
+        yield
+    finally:
+        if override is not None:
+            head.forward = override
 
 
 def fsdp_requested() -> bool:

@@ -130,6 +130,12 @@ def select_checkpoint(accelerator, config: TrainConfig) -> Path | None:
         if problem:
             raise ck.CheckpointError(f"resume: {problem}")
         return path
+    root = Path(config.output_dir) / CHECKPOINT_DIR
+    unmarked = sorted(p.name for p in root.glob("step-*") if p.is_dir() and not (p / ck.MARKER).exists()) \
+        if root.is_dir() else []
+    if unmarked and accelerator.is_main_process:
+        logger.warning(f"resume: ignoring {len(unmarked)} folder(s) in {root} without {ck.MARKER} "
+                       f"(saves that did not finish, or an older checkpoint format): {', '.join(unmarked[:3])}")
     for path in reversed(list_checkpoints(config.output_dir)):
         problem = _verify_here(accelerator, path)
         if problem is None:

@@ -151,7 +151,7 @@ def train_tokenizer(paths: str | Iterable[str], vocab_size: int = 4096, max_docs
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from mmedc.io.parquet import list_shards
+    from mmedc.io.shards import list_shards
     from mmedc.train.index import open_file
 
     files = list_shards(paths)

@@ -59,6 +59,8 @@ from mmedc.train.model import (  # noqa: F401 - peak_tflops, flops_per_token: al
     fsdp_requested,
     is_varlen,
     peak_tflops,
+    plain_logits,
+    restore_fp32_rotary,
     save_dtype,
     sync_every_micro_batch,
 )
@@ -163,6 +165,31 @@ def evaluate(accelerator, model, eval_data: dict[str, list[Block]], micro_batch_
     return results
 
 
+def load_mcq(config: TrainConfig, is_main: bool) -> list:
+    """The multiple-choice questions scored at each evaluation (rejected items are counted and logged)."""
+    if not config.mcq_files:
+        return []
+    from mmedc.eval.items import load_items
+
+    items, rejected = load_items(config.mcq_files)
+    if is_main:
+        logger.info(f"multiple-choice evaluation: {len(items)} questions from {len(config.mcq_files)} file(s)"
+                    + (f", {len(rejected)} rejected (see mmedc eval for the list)" if rejected else ""))
+    return items
+
+
+def evaluate_mcq(accelerator, model, tokenizer, items: list, config: TrainConfig) -> dict[str, Any]:
+    """Accuracy per language (log-likelihood of each option, raw and length-normalised) with the model
+    being trained; every process scores the same questions (FSDP needs every rank in each forward)."""
+    from mmedc.eval.run import evaluate_model
+
+    unwrapped = accelerator.unwrap_model(model)
+    with plain_logits(unwrapped):
+        r = evaluate_model(unwrapped, tokenizer, items, n_shot=config.mcq_shots, batch_size=config.mcq_batch_size)
+    model.train()
+    return {"by_language": r["by_language"], "overall": r["overall"]}
+
+
 # ----------------------------------------------------------------------------------------------------
 # reporting
 
@@ -173,8 +200,9 @@ def _trackers(config: TrainConfig) -> str | None:
     import importlib.util
 
     package = {"tensorboard": "tensorboard", "wandb": "wandb"}[config.report_to]
+    extra = {"tensorboard": "'mmedc[report]'", "wandb": "wandb"}[config.report_to]
     if importlib.util.find_spec(package) is None and not (package == "tensorboard" and importlib.util.find_spec("tensorboardX")):
-        raise ImportError(f"report_to {config.report_to} needs the {package} package: `pip install {package}`")
+        raise ImportError(f"report_to {config.report_to} needs the {package} package: `pip install {extra}`")
     return config.report_to
 
 
@@ -238,13 +266,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
         else:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False
-    if config.loss_chunk_tokens:
-        enable_chunked_loss(model, config.loss_chunk_tokens)
+    if config.loss_chunk_tokens and not enable_chunked_loss(model, config.loss_chunk_tokens):
+        logger.info(f"loss_chunk_tokens: {model.config.model_type} is not among the models with plain "
+                    "lm_head logits; using the model's own loss")
     if config.compile:
         compile_layers(model)
     optimizer = build_optimizer(model, config, fused=cuda)
     scheduler = build_scheduler(optimizer, config)
     model, optimizer = accelerator.prepare(model, optimizer)
+    restore_fp32_rotary(accelerator.unwrap_model(model))  # whatever prepare did to buffers
     check_fp32_buffers(accelerator.unwrap_model(model))
     sync_each = sync_every_micro_batch(accelerator.distributed_type)
     varlen = is_varlen(config.attn_implementation)
@@ -271,6 +301,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if stream.rates and accelerator.is_main_process:
         logger.info("mixture rates (copies per document): " + ", ".join(f"{k}={v:.3g}" for k, v in sorted(stream.rates.items())))
 
+    mcq = load_mcq(config, accelerator.is_main_process)
+    last_mcq: dict = {}
     eval_data = None
     if config.eval_shards or config.eval_fraction > 0:
         eval_paths = config.eval_shards or config.shards
@@ -369,11 +401,16 @@ def train(config: TrainConfig) -> dict[str, Any]:
                     accelerator.log({k: v for k, v in record.items() if k in ("loss", "lr", "grad_norm", "tokens",
                                      "tokens_per_s_per_device", "mfu")}, step=step)
             paused = False
-            if eval_data and config.eval_every and step % config.eval_every == 0 and step != end_step:
+            if (eval_data or mcq) and config.eval_every and step % config.eval_every == 0 and step != end_step:
                 flush()
-                last_eval = evaluate(accelerator, model, eval_data, config.micro_batch_size, varlen, config.seq_len)
-                history[-1]["eval"] = last_eval
-                _report_eval(accelerator, tracker, step, last_eval)
+                if eval_data:
+                    last_eval = evaluate(accelerator, model, eval_data, config.micro_batch_size, varlen, config.seq_len)
+                    history[-1]["eval"] = last_eval
+                    _report_eval(accelerator, tracker, step, last_eval)
+                if mcq:
+                    last_mcq = evaluate_mcq(accelerator, model, tokenizer, mcq, config)
+                    history[-1]["mcq"] = last_mcq
+                    _report_mcq(accelerator, tracker, step, last_mcq)
                 paused = True
             if config.save_every and step % config.save_every == 0 and step != end_step:
                 flush()
@@ -396,6 +433,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
         _report_eval(accelerator, tracker, final_step, last_eval)
         if history:
             history[-1]["eval"] = last_eval
+    if mcq:
+        last_mcq = evaluate_mcq(accelerator, model, tokenizer, mcq, config)
+        _report_mcq(accelerator, tracker, final_step, last_mcq)
+        if history:
+            history[-1]["mcq"] = last_mcq
     ckpt = None
     if config.save_last_checkpoint and (final_step > start_step or resume is None):
         ckpt = save_checkpoint(accelerator, model, optimizer, scheduler, tokenizer, config, final_step, tokens_seen,
@@ -412,6 +454,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "losses": [h["loss"] for h in history],
         "history": history,
         "eval": last_eval,
+        "mcq": last_mcq,
         "tokens": tokens_seen,
         "parameters": n_params,
         "checkpoint": str(ckpt) if ckpt else None,
@@ -426,6 +469,16 @@ def _report_eval(accelerator, tracker, step: int, ev: dict) -> None:
     if tracker:
         accelerator.log({f"eval/{k}/ppl": v["ppl"] for k, v in ev.items()} | {f"eval/{k}/loss": v["loss"] for k, v in ev.items()},
                         step=step)
+
+
+def _report_mcq(accelerator, tracker, step: int, r: dict) -> None:
+    if accelerator.is_main_process:
+        logger.info(f"multiple-choice @ step {step}: " + ", ".join(
+            f"{k} acc {v['acc']:.3f} (n={v['n']})" for k, v in sorted(r["by_language"].items()))
+            + f"; overall {r['overall']['acc']:.3f}")
+    if tracker:
+        accelerator.log({f"mcq/{k}/acc": v["acc"] for k, v in r["by_language"].items()}
+                        | {"mcq/overall/acc": r["overall"]["acc"]}, step=step)
 
 
 def iter_history(output_dir: str | os.PathLike) -> Iterator[dict]:

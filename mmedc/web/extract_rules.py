@@ -1,28 +1,33 @@
 """Page signals and clean-up rules around trafilatura's extraction (used by ``HtmlExtractor``).
 
 trafilatura finds the main content well but has no hook for what happens around it, so these rules
-are written here. Each works on signals of the page itself, not on any site's layout, and each was
-kept only if it raised the article-extraction benchmark *and* the snippet set on both halves of the
-development pages (``benchmarks/web_extract.py``, figures in ``docs/websites.md``):
+are written here. Each works on signals of the page itself, not on any site's layout. The rules after
+extraction were kept only if they raised the article-extraction benchmark and the snippet set, on
+both halves of the development pages; the two before extraction change nothing there (those pages
+have no such boxes or lists) and are kept for medical pages (``benchmarks/web_extract.py``, figures in
+``docs/websites.md``):
 
-- **before extraction** (:func:`rescue_boxes`): warning, caution and "important" boxes written as
-  ``<aside>`` are turned into ``<div>``; trafilatura deletes every ``<aside>`` by tag, and a medical
-  page's contraindication box is exactly what a corpus must keep. trafilatura then judges the box
-  like any other block (a box outside the main content is still dropped).
+- **warning boxes** (:func:`rescue_boxes`): ``<aside>`` boxes saying warning, caution, danger,
+  important, contraindication... become ``<div>``; trafilatura deletes every ``<aside>`` by tag, and a
+  medical page's contraindication box is what a corpus must keep. trafilatura then judges the box like
+  any other block (a box outside the main content is still dropped).
+- **definition lists** (:func:`join_definitions`): ``<dt>`` and ``<dd>`` become one
+  ``term: definition`` item instead of two unrelated ones.
 - **split article bodies** (:func:`continue_split_body`): many publishing systems cut an article into
-  several sibling containers of the same class around an advertisement or a video; trafilatura keeps
-  the first. When one container of a repeated body-like class (``article``, ``body``, ``content``,
+  several containers of the same class around an advertisement or a video; trafilatura keeps the
+  first. When one container of a repeated body-like class (``article``, ``body``, ``content``,
   ``story``, ``entry``, ``post``, ``text``) is in the output and others of the same class are almost
   absent, their paragraphs are appended.
 - **boilerplate lines** (:func:`drop_boilerplate_lines`): short lines that are calls to subscribe,
-  sign up, follow or log in, cookie-consent text, copyright and disclaimer lines, "read more" /
-  "related articles" cues (in the six corpus languages and the other languages of the evaluation
-  pages) and the link-only lines under such a cue; and the page title when it is repeated as the first
-  line (it is kept in ``metadata["title"]``).
+  sign up, follow, log in or click here, cookie-consent text, copyright, disclaimer and affiliate
+  lines, page furniture (published, updated, tags, source, reading time), "read more" / "related
+  articles" / "comments" / "most read" cues (in the six corpus languages and the other languages of the
+  evaluation pages) and the link-only lines under such a cue; and the page title when it is repeated as
+  the first line (it is kept in ``metadata["title"]``).
 
 Rules tried and rejected on the same pages are listed in ``docs/websites.md`` (dropping the meta
-description, URL-only and e-mail lines, link-only lines anywhere, per-page choice between
-trafilatura's modes from text and link density).
+description, URL-only and e-mail lines, link-only lines anywhere, privacy-policy lines, a per-page
+choice between trafilatura's modes from the share of the page kept).
 """
 
 from __future__ import annotations
@@ -250,8 +255,10 @@ _BOILERPLATE = re.compile(
     |click\ here|cliquez\ ici|haga\ clic\ aquí|hier\ klicken|нажмите\ здесь
     |affiliate\ (?:links?|commission)|earn\ (?:a\ )?commission|may\ (?:get|earn|receive)\ (?:a\ share|a\ commission|compensation)
     |advertising\ disclosure|our\ advertisers
-    |disclaimer|haftungsausschluss|aviso\ legal|avertissement
-    |not\ (?:be\ )?a\ substitute\ for|does\ not\ replace|ne\ remplace\ pas|no\ sustituye|ersetzt\ nicht|не\ заменяет)\b
+    |disclaimer|haftungsausschluss|aviso\ legal|avis\ de\ non-responsabilité)\b
+    |(?:not\ (?:be\ )?(?:a\ substitute|intended\ to\ replace)|does\ not\ replace|ne\ (?:remplace|se\ substitue)\ pas
+    |no\ sustituye|no\ reemplaza|ersetzt\ nicht|не\ заменяет)\b[^.]{0,80}
+    (?:advice|doctor|physician|professional|consultation|médecin|avis|médico|consejo|arzt|ärzt|врач|консультаци)
     |\bcookies?\b[^.]{0,80}\b(?:use|accept|consent|policy|settings|preferences|browsing|website|site|experience)
     |\b(?:use|accept|consent\ to|enable|allow)\ (?:all\ |the\ use\ of\ )?cookies\b
     |©|訂閱|订阅|版权所有|免责声明|購読|メルマガ|無断転載|免責事項"""
@@ -279,12 +286,15 @@ def _title_like(line: str, titles: Iterable[str]) -> bool:
     return False
 
 
-def drop_boilerplate_lines(text: str, signals: PageSignals | None = None) -> tuple[str, dict[str, int]]:
+def drop_boilerplate_lines(
+    text: str, signals: PageSignals | None = None, drop_title: bool = True
+) -> tuple[str, dict[str, int]]:
     """Drop boilerplate lines from extracted text; return the text and the counts by reason.
 
     Reasons: ``cue`` ("Read more: ...", "Related articles"), ``related_link`` (a link-only line
     right under a cue), ``boilerplate`` (subscribe / cookie / copyright / disclaimer lines of at most
-    25 words), ``title`` (the page title repeated as the first line).
+    25 words), ``page_meta`` (published / updated / tags / source lines of at most 12 words),
+    ``title`` (the page title repeated as the first line; kept with ``drop_title=False``).
     """
     counts: dict[str, int] = defaultdict(int)
     keep: list[str] = []
@@ -298,7 +308,8 @@ def drop_boilerplate_lines(text: str, signals: PageSignals | None = None) -> tup
         if not words:
             keep.append(line)
             continue
-        n = len(words) if len(words) > 2 else max(len(words), len(line) // 6)  # CJK: no spaces
+        # a line without spaces (Chinese, Japanese) counts about two characters a word
+        n = len(words) if len(words) > 2 else max(len(words), sum(map(len, words)) // 2)
         if n > longest:  # prose: no rule applies
             under_cue = False
             keep.append(line)
@@ -315,7 +326,7 @@ def drop_boilerplate_lines(text: str, signals: PageSignals | None = None) -> tup
                 reason = "boilerplate"
             elif n <= _MAX_META_WORDS and _META.match(core):
                 reason = "page_meta"
-            elif not keep and k < 2 and _title_like(core, titles):
+            elif drop_title and not keep and k < 2 and _title_like(core, titles):
                 reason = "title"
         if reason:
             counts[reason] += 1

@@ -184,3 +184,56 @@ def test_command_line_check_and_build(inputs, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "corpus: 7 documents" in out
     assert len(rows(tmp_path / "out")) == 7
+
+
+def test_spark_builds_the_same_rows_as_local(inputs, tmp_path):
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime")
+    small = {"websites": [{"html": "${samples}/site", "base_url": "https://site.example/"}],
+             "corpora": [{"name": "notes", "path": "${samples}/corpus/medical_notes.jsonl",
+                          "fields": {"text": "body", "id": "note_id", "language": "lang"}}]}
+    local = run_build(write_yaml(tmp_path / "local", inputs, sources=small))
+    spark = run_build(write_yaml(tmp_path / "spark", inputs, sources=small,
+                                 executor={"executor": "spark", "spark_master": "local[2]", "tasks": 2}))
+    assert rows(tmp_path / "spark" / "out") == rows(tmp_path / "local" / "out")
+    assert spark["decontamination"]["contaminated"] == local["decontamination"]["contaminated"] == 1
+
+
+def test_web_source_with_quality_filters_keeps_their_evidence(inputs, tmp_path):
+    path = write_yaml(tmp_path, inputs, dedupe=False, decontamination=None,
+                      sources={"web": [{"input": str(inputs / "web"), "quality": {"c4": False}}]})
+    report = run_build(path)
+    got = [json.loads(r[4]) | {"lang": r[2]} for r in rows(tmp_path / "out")]
+    assert got and report["sources"][0]["documents"] == len(got)
+    spaced = [m for m in got if m["lang"] not in ("zh", "ja")]
+    assert spaced and all(m["quality_filters"] == "gopher_repetition,fineweb,gopher_quality" for m in spaced)
+    stats = json.loads((tmp_path / "out" / ".mmedc" / "work" / "logs" / "web_0" / "stats.json").read_text())
+    assert any("Web quality" in block["name"] for block in stats)
+
+
+def test_a_build_killed_with_sigkill_resumes_with_identical_output(built, inputs, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = write_yaml(tmp_path, inputs)
+    env = dict(os.environ, PYTHONPATH=str(Path(build.__file__).resolve().parents[2]))
+    proc = subprocess.Popen([sys.executable, "-m", "mmedc.recipes.build", str(path)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    sources = tmp_path / "out" / ".mmedc" / "work" / "sources"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if (sources / "websites_0").is_dir():  # the web source is done, the next one is running
+            break
+        time.sleep(0.05)
+    killed = proc.poll() is None
+    if killed:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert killed, "the build finished before it could be killed"
+    assert not (tmp_path / "out" / "data").exists()
+    run_build(path)
+    assert rows(tmp_path / "out") == rows(built[0])

@@ -70,3 +70,23 @@ def test_every_survivor_carries_its_cluster_size(tmp_path):
     assert out["b"].metadata["dedup_cluster_size"] == 3
     assert out["d"].metadata["dedup_cluster_size"] == 1
     assert "dedup_cluster" not in out["d"].metadata
+
+
+def test_a_missing_extra_is_an_import_error_at_construction(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib.util, sys\n"
+        "orig = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda n, *a: None if n == 'xxhash' else orig(n, *a)\n"
+        "sys.modules['xxhash'] = None\n"
+        "import mmedc.dedup\n"
+        "from mmedc.dedup import MinhashSignatures\n"
+        "try:\n"
+        f"    MinhashSignatures({str(tmp_path)!r})\n"
+        "except ImportError as e:\n"
+        "    print('ERR', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "ERR" in out.stdout and "xxhash" in out.stdout, out.stdout + out.stderr

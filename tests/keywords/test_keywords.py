@@ -220,7 +220,7 @@ def test_filter_keeps_medical_drops_general_and_writes_evidence():
     assert [d.id for d in kept] == ["med", "zh"]
     med = kept[0].metadata
     assert med["med_kw_count"] >= 12 and med["med_kw_density"] > 0.1
-    assert med["med_kw_top"][0][1] >= 1 and all(isinstance(t, str) for t, _ in med["med_kw_top"])
+    assert med["med_kw_top"][0]["count"] >= 1 and all(isinstance(t["term"], str) for t in med["med_kw_top"])
     assert docs[1].metadata["med_kw_count"] == 0  # dropped documents keep their evidence too
     assert flt.stats["dropped_too_few_keywords"].total == 1
     assert flt.stats["forwarded"].total == 2

@@ -255,6 +255,16 @@ def test_layout_margins_decide_headers_footers_and_footnotes():
     assert plain.text.count("Dose (mg/kg) Interval") < 10
 
 
+def test_chapter_heading_under_a_running_header_of_the_same_words():
+    """With an outline and a measured layout, the small running header goes and the large heading stays."""
+    title = "Chapter 2. Lungs"
+    pages = [[title, title] + body(0)] + [[title] + body(i) for i in (1, 2)]
+    meta = [{"page": 10, "method": "text", "margin_top": ["small", "large"], "margin_bottom": []}] + [
+        {"page": 10 + i, "method": "text", "margin_top": ["small"], "margin_bottom": []} for i in (1, 2)]
+    doc, _ = run(only("headers_footers"), book(pages), pages=meta, outline=[{"title": title, "page": 10}])
+    assert doc.text.count(title) == 1 and doc.text.startswith(title)
+
+
 def test_large_type_at_the_top_is_a_heading():
     pages = [["Cardiology"] + body(i) for i in range(3)]
     meta = [{"page": i + 1, "method": "text", "margin_top": ["large"]} for i in range(3)]

@@ -475,3 +475,35 @@ def test_vertical_text_is_detected_and_counted(tmp_path):
     docs, reader = read(tmp_path, language="ja", retry_confidence=0, min_ocr_confidence=0)
     assert stats(reader)["pages_ocr_vertical"] == 1
     assert docs[0].metadata["pages"][0]["ocr_vertical"] >= 0.5
+    # the same columns under a block of horizontal lines: mixed, counted apart
+    mixed = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(mixed)
+    for line in range(18):
+        draw.text((60, 60 + line * 52), text[line * 20:(line + 1) * 20], font=font, fill=0)
+    for col in range(4):
+        for row in range(14):
+            draw.text((1140 - col * 90, 1020 + row * 50), text[(col * 14 + row) % len(text)], font=font, fill=0)
+    (tmp_path / "vertical.pdf").unlink()
+    mixed.save(tmp_path / "mixed.pdf", "PDF", resolution=150.0)
+    docs, reader = read(tmp_path, language="ja", retry_confidence=0, min_ocr_confidence=0)
+    assert stats(reader).get("pages_ocr_vertical", 0) == 0
+    assert stats(reader)["pages_ocr_mixed_vertical"] == 1
+
+
+def test_latin_names_on_a_russian_page_are_read_with_english(tmp_path):
+    """Species and drug names in Latin on a Cyrillic page: the words ``rus`` reads unsure send the page
+    to a second reading with English added, kept when more confident."""
+    from mmedc.textbooks.sample import render_text_page
+
+    text = ("Возбудители дерматомикозов: Trichophyton rubrum, Trichophyton mentagrophytes, Microsporum canis, "
+            "Epidermophyton floccosum. Кандидоз вызывают Candida albicans и Candida glabrata; плесневые грибы "
+            "Aspergillus fumigatus и Aspergillus niger поражают лёгкие. Лечение: тербинафин, итраконазол, "
+            "флуконазол по схеме, которую назначает врач после посева и микроскопии материала.")
+    image, lines = render_text_page(text, "ru", dpi=300)
+    image.save(tmp_path / "ru_latin.pdf", "PDF", resolution=300.0)
+    (plain,), _ = read(tmp_path, language="ru", latin_retry_share=1.0)
+    (doc,), reader = read(tmp_path, language="ru")
+    assert stats(reader)["pages_ocr_latin_retry"] == 1
+    assert doc.metadata["pages"][0]["ocr_languages"] == "ru+en"
+    assert similarity(doc.text, " ".join(lines)) > similarity(plain.text, " ".join(lines))
+    assert "Trichophyton rubrum" in doc.text and "Trichophyton rubrum" not in plain.text

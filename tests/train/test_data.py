@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from datatrove.data import Document
 
-from mmedc.io.parquet import ShardedParquetWriter, merge_manifests
+from mmedc.io import ShardedParquetWriter, merge_manifests
 from mmedc.train.data import (
     DataState,
     PackedStream,

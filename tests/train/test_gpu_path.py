@@ -42,9 +42,17 @@ def test_master_weights_and_inv_freq_stay_fp32_from_a_bf16_checkpoint(tmp_path):
     assert {p.dtype for p in model.parameters()} == {torch.float32}  # AdamW updates fp32 weights
     assert model.model.rotary_emb.inv_freq.dtype == torch.float32
     check_fp32_buffers(model)
+    exact = model.model.rotary_emb.inv_freq.clone()
     model.model.rotary_emb.inv_freq = model.model.rotary_emb.inv_freq.to(torch.bfloat16)
     with pytest.raises(RuntimeError, match="inv_freq.*float32"):
         check_fp32_buffers(model)
+    from mmedc.train.model import restore_fp32_rotary
+
+    bf = tiny_llama().to(torch.bfloat16)  # .to() casts buffers: the bf16-policy failure mode
+    assert bf.model.rotary_emb.inv_freq.dtype == torch.bfloat16
+    assert restore_fp32_rotary(bf) == 1
+    torch.testing.assert_close(bf.model.rotary_emb.inv_freq, exact, rtol=0, atol=0)  # recomputed, not cast back
+    check_fp32_buffers(bf)
 
 
 def test_fsdp2_policy_keeps_inv_freq_fp32_after_sharding(monkeypatch):
@@ -200,7 +208,7 @@ def test_chunked_loss_equals_the_models_loss_and_keeps_no_full_logits():
     ref_loss = ref(input_ids=x, labels=labels).loss
     ref_loss.backward()
     model = tiny_llama(vocab=vocab)
-    enable_chunked_loss(model, chunk_tokens=16)
+    assert enable_chunked_loss(model, chunk_tokens=16)
     sizes = []
 
     def pack(t):
@@ -224,6 +232,13 @@ def test_chunked_loss_equals_the_models_loss_and_keeps_no_full_logits():
     s = chunked_causal_lm_loss(h, w, y, torch.tensor(1.0), chunk_tokens=3)
     full = torch.nn.functional.cross_entropy((h[0, :-1] @ w.T), y[0, 1:], reduction="sum")
     torch.testing.assert_close(s, full)
+    # a model that transforms its logits after the head keeps its own loss
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    gemma = AutoModelForCausalLM.from_config(AutoConfig.for_model(
+        "gemma2", vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=8))
+    assert not enable_chunked_loss(gemma, chunk_tokens=16)
 
 
 # --- synchronisation and host reads ---------------------------------------------------------------
@@ -316,7 +331,7 @@ def test_bf16_training_keeps_fp32_checkpoints_and_saves_a_bf16_final_model(shard
 def test_eval_split_is_read_by_ranks_in_parts_and_stops_when_full(tmp_path):
     from datatrove.data import Document
 
-    from mmedc.io.parquet import ShardedParquetWriter
+    from mmedc.io import ShardedParquetWriter
     from mmedc.train.data import eval_blocks
     from mmedc.train.tokenize import train_tokenizer
 
@@ -341,3 +356,38 @@ def test_eval_split_is_read_by_ranks_in_parts_and_stops_when_full(tmp_path):
     st = Counter()
     eval_blocks(str(folder), tok, 16, max_tokens_per_lang=40, languages=["en", "fr"], stats=st)
     assert st["eval_files_read"] < n_files and st["eval_files_skipped"] > 0  # stopped when both were full
+
+
+# --- prefetch and timing --------------------------------------------------------------------------
+
+
+def test_prefetcher_keeps_order_passes_errors_and_stops():
+    from mmedc.train.trainer import Prefetcher
+
+    it = iter(range(5))
+    p = Prefetcher(lambda: next(it), depth=2)
+    assert [p.get() for _ in range(5)] == [0, 1, 2, 3, 4]
+    with pytest.raises(StopIteration):
+        p.get()  # the producer's error reaches the training thread
+    p.close()
+    q = Prefetcher(lambda: 1, depth=2)
+    q.close()
+    assert not q._thread.is_alive()
+
+
+def test_tokens_per_s_leaves_out_saving(shards, tmp_path, monkeypatch):
+    import time
+
+    from mmedc.train import trainer
+
+    real_save = trainer.save_checkpoint
+
+    def slow_save(*a, **k):
+        time.sleep(2.0)
+        return real_save(*a, **k)
+
+    monkeypatch.setattr(trainer, "save_checkpoint", slow_save)
+    r = pretrain(None, **opts(shards, tmp_path / "t", max_steps=6, log_every=2, save_every=2))
+    step4 = next(h for h in r["history"] if h["step"] == 4)
+    # the interval 2 -> 4 began after the 2 s save at step 2: 2 steps x 128 tokens in well under 2 s
+    assert step4["tokens_per_s"] > 2 * 4 * 32 / 2.0

@@ -156,3 +156,32 @@ def test_two_process_resume_matches(shards, tmp_path):
     resumed = launch(cut)
     assert [r["step"] for r in resumed] == [3, 4]
     assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in full[2:]], rel=1e-5)
+
+
+def test_multiple_choice_evaluation_during_training(shards, tmp_path):
+    """MMedBench-style questions scored at each evaluation and at the end, with real logits (the chunked
+    loss is switched off for scoring): the same accuracy as scoring the saved final model."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mmedc.eval.items import load_items
+    from mmedc.eval.run import evaluate_model
+
+    items = [
+        {"question": "Which hormone lowers blood glucose?", "options": {"A": "insulin", "B": "glucagon"},
+         "answer_idx": "A", "language": "en"},
+        {"question": "Which organ produces bile?", "options": {"A": "kidney", "B": "liver", "C": "spleen"},
+         "answer_idx": "B", "language": "en"},
+        {"question": "哪种激素降低血糖？", "options": {"A": "胰高血糖素", "B": "胰岛素"}, "answer_idx": "B", "language": "zh"},
+        {"question": "¿Qué vitamina previene el escorbuto?", "options": {"A": "vitamina A", "B": "vitamina C"},
+         "answer_idx": "B", "language": "es"},
+    ]
+    path = tmp_path / "mcq.jsonl"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in items) + "\n", encoding="utf-8")
+    r = pretrain(None, **_opts(shards, tmp_path / "m", max_steps=4, eval_every=2, mcq_files=[str(path)],
+                               save_dtype="float32"))
+    assert set(r["mcq"]["by_language"]) == {"en", "zh", "es"} and r["mcq"]["overall"]["n"] == 4
+    assert "mcq" in next(h for h in r["history"] if h["step"] == 2) and "mcq" in r["history"][-1]
+    model = AutoModelForCausalLM.from_pretrained(r["final_model"])
+    tok = AutoTokenizer.from_pretrained(r["final_model"])
+    ref = evaluate_model(model, tok, load_items([path])[0])
+    assert r["mcq"]["by_language"] == ref["by_language"]

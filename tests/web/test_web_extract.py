@@ -18,8 +18,8 @@ from mmedc.web.frontier import Frontier
 from mmedc.web.scope import Scope, SiteRule, load_seed_file, normalize_url
 from mmedc.web.warc import RotatingWarcWriter, WarcHtmlReader
 
-SITE = Path(__file__).resolve().parents[1] / "mmedc" / "samples" / "site"
-SEEDS = Path(__file__).resolve().parents[1] / "pipelines" / "seeds" / "medical_sites.json"
+SITE = Path(__file__).resolve().parents[2] / "mmedc" / "samples" / "site"
+SEEDS = Path(__file__).resolve().parents[2] / "pipelines" / "seeds" / "medical_sites.json"
 
 
 def _extract(html: str, url: str = "http://x.test/p", **kw) -> list[Document]:
@@ -64,8 +64,10 @@ def test_extractor_keeps_lists_and_tables_drops_boilerplate():
     assert "date" not in doc.metadata  # the date costs htmldate's time: only on request
     assert doc.metadata["html_lang"] == "en"
     assert doc.metadata["source"] == "website" and doc.metadata["url"] == "http://x.test/p"
-    # the title is metadata, not repeated as the text's first line
+    # the title is metadata, not repeated as the text's first line, unless asked for
     assert not doc.text.startswith("Type 2 diabetes: symptoms")
+    (titled,) = _extract(html, title_in_text=True)
+    assert titled.text == "Type 2 diabetes: symptoms, diagnosis and treatment\n" + doc.text
     (dated,) = _extract(html, with_date=True)
     assert dated.metadata["date"] == "2024-03-15" and dated.text == doc.text
 
@@ -394,21 +396,29 @@ def test_boilerplate_lines_by_reason_and_prose_kept():
         "相关阅读：流感疫苗接种指南",
         "Follow us on Twitter and Facebook",
         "Subscribe to our newsletter",
+        "This information does not replace the advice of your doctor.",
+        "Avertissement : ne pas dépasser 3 g de paracétamol par jour.",  # a French warning: content
+        "Vitamin supplements do not replace a balanced diet.",
         "Many patients subscribe to the view that antibiotics cure the flu, but antibiotics act on bacteria, "
         "not on viruses, so they neither shorten nor ease an uncomplicated influenza; they are given only "
         "when a bacterial complication such as pneumonia is suspected.",
         "Грипп — острое вирусное заболевание дыхательных путей.",
         "流感是由流感病毒引起的急性呼吸道传染病。",
+        "接种流感疫苗是预防流感最有效的手段，医院会通过短信和公众号推送提醒，患者也可以订阅门诊的接种通知，"
+        "在流行季节到来之前完成接种，尤其是老年人、孕妇和慢性病患者。",
     ])
     out, counts = drop_boilerplate_lines(text, signals)
     assert out.split("\n") == [
         "Influenza is an acute viral infection of the respiratory tract.",
         "- cookies and biscuits",
-        text.split("\n")[10],
+        "Avertissement : ne pas dépasser 3 g de paracétamol par jour.",
+        "Vitamin supplements do not replace a balanced diet.",
+        text.split("\n")[13],
         "Грипп — острое вирусное заболевание дыхательных путей.",
         "流感是由流感病毒引起的急性呼吸道传染病。",
+        text.split("\n")[-1],  # a Chinese sentence that mentions subscribing is prose, not a banner
     ]
-    assert counts == {"title": 1, "cue": 4, "related_link": 1, "boilerplate": 2}
+    assert counts == {"title": 1, "cue": 4, "related_link": 1, "boilerplate": 3}
     # the title is dropped only as the first line
     assert drop_boilerplate_lines("Intro.\nInfluenza in adults", signals)[0] == "Intro.\nInfluenza in adults"
 
@@ -440,3 +450,24 @@ def test_fallbacks_run_only_on_short_fast_extractions():
     record = ex.extract_record(short)
     assert record["rules"].get("fallback") == 1 and "Hand washing" in record["text"]
     assert "fallback" not in ex.extract_record(MEDICINE_PAGE)["rules"]
+
+
+def test_folder_reader_inflates_gzip_within_its_bound(tmp_path):
+    """A small .html.gz that inflates to 64 MiB is cut at max_bytes while it inflates, not after."""
+    import gzip as _gzip
+    import tracemalloc
+
+    from mmedc.web.extract import HtmlFolderReader
+
+    body = b"<html><body><p>" + b"a" * (64 * 2**20) + b"</p></body></html>"
+    (tmp_path / "bomb.html.gz").write_bytes(_gzip.compress(body, compresslevel=9))
+    (tmp_path / "ok.html").write_bytes(b"<html><body><p>Insulin lowers blood glucose.</p></body></html>")
+    reader = HtmlFolderReader(str(tmp_path), glob_pattern="*", max_bytes=2**20)
+    tracemalloc.start()
+    try:
+        docs = sorted(reader.run(), key=lambda d: d.id)
+        grown_mib = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    assert len(docs) == 2 and grown_mib < 48
+    assert reader.stats["truncated_file"].total == 1
