@@ -1,6 +1,7 @@
 """Every ```python and ```bash block of README.md and docs/*.md runs as written.
 
-Each block runs in its own copy of one small work folder, prepared once: the bundled web sample at
+The blocks of a page run in order in one copy of a small work folder, as a reader follows the page
+(a later block may use what an earlier one wrote). The folder is prepared once: the bundled web sample at
 the paths the docs use (``culturax/<lang>/``, ``data/``, ``data/culturax/``), recipe outputs at
 ``out/web``, ``out/textbooks``, ``out/websites``, the repository's ``pipelines/``, ``configs/`` and
 ``benchmarks/``, and ``.venv/bin/{python,mmedc}`` standing for the virtual environment of
@@ -118,15 +119,16 @@ def docs_workdir(tmp_path_factory) -> Path:
     return base
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=[b.id for b in RUNNABLE])
-def test_doc_block_runs(block: Block, docs_workdir: Path, tmp_path: Path):
-    work = tmp_path / "work"
-    shutil.copytree(docs_workdir, work, symlinks=True)
-    # a block starts without the outputs it writes itself (``--output out/x``): a recipe refuses to write
-    # into a folder that holds another run's output
+# page -> (its work folder, ids of the blocks already run there)
+_PAGE_STATE: dict[Path, tuple[Path, set[str]]] = {}
+
+
+def _run(block: Block, work: Path, base: Path) -> subprocess.CompletedProcess:
+    # a block starts without the prepared outputs it writes itself (``--output out/x``): a recipe refuses
+    # to write into a folder that holds another run's output. Outputs of earlier blocks of the page stay.
     for out in OUTPUT_FLAG.findall(block.code):
         target = (work / out).resolve()
-        if target.is_relative_to(work.resolve()) and target.is_dir():
+        if target.is_relative_to(work.resolve()) and target.is_dir() and (base / out).is_dir():
             shutil.rmtree(target)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
@@ -140,11 +142,30 @@ def test_doc_block_runs(block: Block, docs_workdir: Path, tmp_path: Path):
     else:
         cmd = ["bash", "-euo", "pipefail", "-c", block.code]
     try:
-        done = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S,
+        return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"{block.id}: still running after {BLOCK_TIMEOUT_S} s (a block that respawns, or too big "
                     f"an input?)\n{(e.stderr or b'')[-2000:]!r}")
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=[b.id for b in RUNNABLE])
+def test_doc_block_runs(block: Block, docs_workdir: Path, tmp_path_factory):
+    """The blocks of one page run in order in one copy of the work folder, as a reader follows the page
+    (a later block may use what an earlier one wrote); a block selected alone runs its page's earlier
+    blocks first."""
+    if block.page not in _PAGE_STATE:
+        work = tmp_path_factory.mktemp("doc") / "work"
+        shutil.copytree(docs_workdir, work, symlinks=True)
+        _PAGE_STATE[block.page] = (work, set())
+    work, done_ids = _PAGE_STATE[block.page]
+    for earlier in RUNNABLE:
+        if earlier.page != block.page or earlier.line >= block.line or earlier.id in done_ids:
+            continue
+        done_ids.add(earlier.id)
+        _run(earlier, work, docs_workdir)  # its own test reports its result
+    done_ids.add(block.id)
+    done = _run(block, work, docs_workdir)
     assert done.returncode == 0, (
         f"{block.id} ({block.lang}) exited {done.returncode}\n--- block\n{block.code}\n--- stdout\n"
         f"{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-5000:]}"

@@ -172,21 +172,9 @@ if __name__ == "__main__":
 '''
 
 
-def _keyword_lists_load_from(wheel: Path) -> str | None:
-    """None when mmedc imported from the wheel (a zip) finds its keyword lists, else the error."""
-    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import mmedc.keywords as k; "
-             "assert '.whl' in k.__file__, k.__file__; k.MedicalKeywordFilter(); k.load_thresholds()")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-c", probe, str(wheel)], env=env, capture_output=True, text=True,
-                          timeout=120)
-    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["?"])[-1]
-
-
 def test_spark_submit_with_the_wheel_as_zip_on_py_files(cluster, web_input, tmp_path):
+    """The package data (keyword lists) is read through importlib.resources, so it works from a zip."""
     wheel = build_wheel(tmp_path)
-    if error := _keyword_lists_load_from(wheel):
-        pytest.xfail(f"mmedc/keywords.py opens its lists as a filesystem Path, which a wheel on --py-files "
-                     f"(a zip) does not have; it must read them through importlib.resources ({error})")
     inp, expected = web_input
     # PySpark's workers put only .zip, .egg and .jar files of --py-files on their path: the wheel
     # (a zip) goes as a .zip
