@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed-seconds", type=float, default=8.0, help="time budget of each speed measurement")
     ap.add_argument("--no-books", dest="books", action="store_false", help="skip the scanned sample books")
     args = ap.parse_args(argv)
+    if not Path(args.data).is_dir():
+        print(f"skipped: no evaluation data at {args.data} (the repository's ../shared/data; pass --data)")
+        return 0
     os.environ["OMP_THREAD_LIMIT"] = "1"
     from PIL import Image
 

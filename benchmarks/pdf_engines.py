@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--seconds", type=float, default=3.0, help="time budget of each speed measurement")
     args = ap.parse_args(argv)
+    if not Path(args.data).is_dir():
+        print(f"skipped: no evaluation data at {args.data} (the repository's ../shared/data; pass --data)")
+        return 0
     from datatrove.utils.logging import logger
 
     logger.remove()

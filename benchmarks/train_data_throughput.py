@@ -10,7 +10,7 @@ Measured in one run, on the same shards and tokenizer:
 Then: tokens/s one H100 consumes training a ~1B Llama (``configs/llama-1b.yaml``) at a given MFU, and
 how many cores keep 10x ahead of it.
 
-Data: the real multilingual text under ``--data`` (default ``/work/shared/data/text``; general and
+Data: the real multilingual text under ``--data`` (default ``../shared/data/text`` beside the repository; general and
 medical documents in en, zh, ja, fr, ru, es), repeated to ``--mb`` megabytes; falls back to the
 built-in demo corpus when the folder is missing. Tokenizer: a 32k byte-level BPE trained on the shards,
 or ``--tokenizer <local path>`` (e.g. a Llama 3 tokenizer you have on disk).
@@ -150,7 +150,7 @@ def h100_tokens_per_s(config_path: str, mfu: float, seq_len: int) -> tuple[float
 def main(argv: list[str] | None = None) -> int:
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="/work/shared/data/text")
+    p.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data", "text"))
     p.add_argument("--mb", type=float, default=20.0, help="corpus size in MB of UTF-8 text")
     p.add_argument("--seq-len", type=int, default=2048)
     p.add_argument("--workers", type=int, default=2, help="tokenizer processes for the multi-process run")
@@ -159,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model-config", default=os.path.join(here, "..", "configs", "llama-1b.yaml"))
     p.add_argument("--mfu", type=float, default=0.4, help="MFU assumed for the GPU's consumption")
     a = p.parse_args(argv)
+    if not os.path.isdir(a.data):
+        print(f"skipped: no text data at {a.data} (the repository's ../shared/data/text; pass --data)")
+        return 0
 
     from mmedc.train.data import train_tokenizer
 

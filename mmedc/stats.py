@@ -86,7 +86,10 @@ def format_stats(stats: dict[str, Any]) -> str:
 
 def plot_composition(stats: dict[str, Any], png_path: str | Path, title: str = "Corpus composition") -> str:
     """Stacked bars of tokens per language, one colour per source (the MMedC composition figure)."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ModuleNotFoundError as e:
+        raise ImportError("the composition chart needs matplotlib: pip install 'mmedc[plot]'") from e
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -123,5 +126,13 @@ def write_report(paths: str | Iterable[str], out_dir: str | Path, tokenizer: str
     out = str(out_dir).rstrip("/")
     with fsspec.open(posixpath.join(out, "stats.json"), "w", auto_mkdir=True) as f:
         f.write(json.dumps(stats, indent=1, ensure_ascii=False))
-    stats["png"] = plot_composition(stats, posixpath.join(out, "composition.png"))
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        from datatrove.utils.logging import logger
+
+        logger.warning("mmedc stats: no composition chart, matplotlib is not installed (pip install 'mmedc[plot]')")
+        stats["png"] = None
+    else:
+        stats["png"] = plot_composition(stats, posixpath.join(out, "composition.png"))
     return stats
