@@ -290,6 +290,16 @@ class HtmlFolderReader(BaseDiskReader):
         self.base_url = base_url.rstrip("/") + "/" if base_url else None
         self.max_bytes = max_bytes
 
+    def _doc_id(self, rel: str) -> str:
+        """The page's URL under ``base_url``, else the input folder as given + the file's path in it:
+        unique across inputs, the same on every run."""
+        if self.base_url:
+            return self.base_url + rel.lstrip("/")
+        from mmedc.io.readers import input_label
+
+        label = input_label(self.data_folder.path if hasattr(self.data_folder, "path") else self.data_folder)
+        return f"{label}/{rel}" if label else rel
+
     def read_file(self, filepath: str):
         try:
             with self.data_folder.open(filepath, "rb") as f:
@@ -323,7 +333,7 @@ class HtmlFolderReader(BaseDiskReader):
                 url = filepath
         with self.track_time():
             doc = self.get_document_from_dict(
-                {"text": html, "id": rel, "url": url, "charset": codec}, filepath, 0
+                {"text": html, "id": self._doc_id(rel), "url": url, "charset": codec}, filepath, 0
             )
         if doc is not None:
             yield doc
