@@ -4,6 +4,7 @@ FSDP2 shards saved and restored with :mod:`mmedc.train.checkpoint`, then exporte
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -80,3 +81,8 @@ def main(out: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    # gloo's threads can abort a finished process during interpreter teardown (SIGABRT, "terminate
+    # called without an active exception"): leave without it, as python -m mmedc.train does
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
