@@ -23,24 +23,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datatrove.data import Document  # noqa: E402
 from filter_quality import build_sets  # noqa: E402
+from filter_speed import best_of  # noqa: E402
 
 from mmedc.langid import MMEDC_LANGUAGES, LanguageID, load_model, predict_language  # noqa: E402
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return min(times)
 
 
 def main(argv: list[str] | None = None) -> int:

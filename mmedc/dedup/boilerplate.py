@@ -34,6 +34,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
 from mmedc.dedup.normalize import hash64, normalize_text, normalize_url
+from mmedc.io.atomic import atomic_open
 
 _PARAGRAPH_RE = re.compile(r"\n\s*\n")
 LINE_DTYPE = np.dtype([("source", "<u8"), ("key", "<u8")])
@@ -97,10 +98,8 @@ class BoilerplateConfig:
 
 
 def _write_atomic(folder, path: str, data: bytes | str) -> None:
-    mode = "wb" if isinstance(data, bytes) else "w"
-    with folder.open(path + ".tmp", mode) as f:
+    with atomic_open(folder, path, "wb" if isinstance(data, bytes) else "w") as f:
         f.write(data)
-    folder.mv(path + ".tmp", path)
 
 
 def _read_rank_markers(folder, subdir: str, stage: str) -> list[dict]:
@@ -141,7 +140,7 @@ class BoilerplateLineCounts(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         path = f"units/{rank:05d}.bin"
         docs_by_source: dict[str, int] = {}
-        with self.output_folder.open(path + ".tmp", "wb") as out:
+        with atomic_open(self.output_folder, path, "wb") as out:
             buf: list[tuple[int, int]] = []
             for doc in data:
                 with self.track_time():
@@ -160,7 +159,6 @@ class BoilerplateLineCounts(PipelineStep):
                         buf = []
             if buf:
                 out.write(np.array(buf, dtype=LINE_DTYPE).tobytes())
-        self.output_folder.mv(path + ".tmp", path)
         marker = {"rank": rank, "world_size": world_size, "docs_by_source": docs_by_source,
                   "config": asdict(self.config)}
         _write_atomic(self.output_folder, f"units/{rank:05d}.json", json.dumps(marker))

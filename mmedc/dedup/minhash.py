@@ -51,6 +51,7 @@ from datatrove.utils.logging import logger
 
 from mmedc.dedup.boilerplate import _read_rank_markers, _write_atomic, text_key, url_key
 from mmedc.dedup.normalize import hash64, iter_shingle_batches, normalize_text
+from mmedc.io.atomic import AtomicFile
 
 CHUNK_CHARS = 1_000_000  # documents longer than this are normalised and shingled in windows
 
@@ -224,10 +225,11 @@ class MinhashSignatures(PipelineStep):
         docs_path = f"docs/{rank:05d}.parquet"
         bucket_paths = {k: f"buckets/{k}/{rank:05d}.bin" for k in keys}
         # a re-run of this rank overwrites every file it writes; each is renamed into place when complete
-        sig_f = self.folder.open(sig_path + ".tmp", "wb")
-        bucket_f = {k: self.folder.open(p + ".tmp", "wb") for k, p in bucket_paths.items()}
-        docs_file = self.folder.open(docs_path + ".tmp", "wb")
-        docs_writer = pq.ParquetWriter(docs_file, DOCS_SCHEMA, compression="zstd")
+        sig_f = AtomicFile(self.folder, sig_path)
+        bucket_f = {k: AtomicFile(self.folder, p) for k, p in bucket_paths.items()}
+        docs_f = AtomicFile(self.folder, docs_path)
+        files = [sig_f, docs_f, *bucket_f.values()]
+        docs_writer = pq.ParquetWriter(docs_f.file, DOCS_SCHEMA, compression="zstd")
         empty_sig = np.full(cfg.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
         sigs: list[np.ndarray] = []
         recs: dict[str, list[tuple[int, int, int, int]]] = {k: [] for k in keys}
@@ -236,11 +238,11 @@ class MinhashSignatures(PipelineStep):
 
         def flush() -> None:
             if sigs:
-                sig_f.write(np.stack(sigs).tobytes())
+                sig_f.file.write(np.stack(sigs).tobytes())
                 sigs.clear()
             for k, r in recs.items():
                 if r:
-                    bucket_f[k].write(np.array(r, dtype=BUCKET_DTYPE).tobytes())
+                    bucket_f[k].file.write(np.array(r, dtype=BUCKET_DTYPE).tobytes())
                     r.clear()
             if meta["id"]:
                 docs_writer.write_table(pa.table(meta, schema=DOCS_SCHEMA))
@@ -285,16 +287,14 @@ class MinhashSignatures(PipelineStep):
                     if len(sigs) >= self.batch_docs:
                         flush()
             flush()
-        finally:
+        except BaseException:
             docs_writer.close()
-            docs_file.close()
-            sig_f.close()
-            for f in bucket_f.values():
-                f.close()
-        self.folder.mv(sig_path + ".tmp", sig_path)
-        self.folder.mv(docs_path + ".tmp", docs_path)
-        for p in bucket_paths.values():
-            self.folder.mv(p + ".tmp", p)
+            for f in files:
+                f.abort()
+            raise
+        docs_writer.close()
+        for f in files:
+            f.commit()
         marker = {"rank": rank, "world_size": world_size, "documents": count, "config": cfg.fingerprint()}
         _write_atomic(self.folder, f"signatures/{rank:05d}.json", json.dumps(marker))
         return

@@ -29,6 +29,7 @@ from datatrove.executor.base import PipelineExecutor
 
 from mmedc.executors import ExecutorOptions, make_executor
 from mmedc.io import layout
+from mmedc.io.atomic import atomic_open
 from mmedc.io.manifest import merge_manifests
 from mmedc.options import add_options, options_from_args
 
@@ -169,10 +170,8 @@ def read_run_record(output: str) -> dict[str, Any] | None:
 def _write_run_record(output: str, record: dict[str, Any]) -> None:
     fs, path = _fs(layout.run_record_path(output))
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
-    tmp = posixpath.join(posixpath.dirname(path), "." + posixpath.basename(path) + ".tmp")
-    with fs.open(tmp, "w") as f:
+    with atomic_open(fs, path, "w") as f:  # an fsspec filesystem has the open/mv/rm it needs
         json.dump(record, f, ensure_ascii=False, indent=1)
-    fs.mv(tmp, path)
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
