@@ -32,8 +32,20 @@ def select_shots(items: Sequence[MCQItem], item: MCQItem, n_shot: int, pool: Seq
     """The first ``n_shot`` items of the same language from ``pool`` (default: ``items``), never the item itself."""
     if n_shot <= 0:
         return []
-    source = pool if pool is not None else items
-    return [s for s in source if s.language == item.language and s.id != item.id][:n_shot]
+    return _pick_shots(_shot_candidates(pool if pool is not None else items, n_shot), item, n_shot)
+
+
+def _pick_shots(candidates: dict[str, list[MCQItem]], item: MCQItem, n_shot: int) -> list[MCQItem]:
+    return [s for s in candidates.get(item.language, []) if s.id != item.id][:n_shot]
+
+
+def _shot_candidates(source: Sequence[MCQItem], n_shot: int) -> dict[str, list[MCQItem]]:
+    """Per language, the first ``n_shot + 1`` items (one more than needed: an item is never its own shot)."""
+    first: dict[str, list[MCQItem]] = defaultdict(list)
+    for s in source:
+        if len(first[s.language]) <= n_shot:
+            first[s.language].append(s)
+    return first
 
 
 def evaluate_model(
@@ -56,7 +68,8 @@ def evaluate_model(
     if mode not in ("loglikelihood", "generate"):
         raise ValueError(f"unknown mode {mode!r}: expected 'loglikelihood' or 'generate'")
     predictions: list[dict[str, Any]] = []
-    prompts = [build_prompt(it, select_shots(items, it, n_shot, shots), score) for it in items]
+    candidates = _shot_candidates(shots if shots is not None else items, n_shot) if n_shot > 0 else {}
+    prompts = [build_prompt(it, _pick_shots(candidates, it, n_shot), score) for it in items]
     if mode == "loglikelihood":
         requests = [(p, continuation(it, j, score)) for p, it in zip(prompts, items) for j in range(len(it.options))]
         scores = loglikelihoods(model, tokenizer, requests, batch_size=batch_size, max_length=max_length)

@@ -17,14 +17,20 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def split_request(tokenizer: Any, context: str, cont: str) -> tuple[list[int], list[int]]:
-    """Token ids of the context and of the continuation, the way lm-evaluation-harness splits them."""
+def split_request(tokenizer: Any, context: str, cont: str,
+                  ctx_cache: dict[str, list[int]] | None = None) -> tuple[list[int], list[int]]:
+    """Token ids of the context and of the continuation, the way lm-evaluation-harness splits them.
+
+    ``ctx_cache``: encodings of contexts already seen (every option of a question shares its context)."""
     n_spaces = len(context) - len(context.rstrip())
     if n_spaces:
         cont = context[-n_spaces:] + cont
         context = context[:-n_spaces]
     whole = _encode(tokenizer, context + cont)
-    ctx = _encode(tokenizer, context)
+    if ctx_cache is None:
+        ctx = _encode(tokenizer, context)
+    elif (ctx := ctx_cache.get(context)) is None:
+        ctx = ctx_cache[context] = _encode(tokenizer, context)
     ctx_len = min(len(ctx), len(whole) - 1) if len(whole) > 1 else 0
     bos = getattr(tokenizer, "bos_token_id", None)
     prefix = [bos] if bos is not None else []
@@ -51,8 +57,9 @@ def loglikelihoods(
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
     encoded = []
+    ctx_cache: dict[str, list[int]] = {}
     for ctx, cont in requests:
-        ctx_ids, cont_ids = split_request(tokenizer, ctx, cont)
+        ctx_ids, cont_ids = split_request(tokenizer, ctx, cont, ctx_cache)
         if not cont_ids:
             raise ValueError(f"continuation {cont!r} encodes to no token")
         ids = (ctx_ids + cont_ids)[-(max_length + 1):]

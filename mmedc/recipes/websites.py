@@ -27,6 +27,7 @@ from datatrove.utils.logging import logger
 from mmedc.executors import ExecutorOptions, make_executor
 from mmedc.io.layout import logs_dir
 from mmedc.io.writer import ShardedParquetWriter
+from mmedc.lang import MMEDC_LANGUAGES
 from mmedc.options import add_options, options_from_args
 from mmedc.recipes.common import (
     DefaultsHelpFormatter,
@@ -43,7 +44,7 @@ from mmedc.recipes.common import (
     throughput,
 )
 
-LANGUAGES = ("en", "zh", "ja", "fr", "ru", "es")
+LANGUAGES = MMEDC_LANGUAGES  # the one language table (mmedc.lang)
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "samples" / "site"
 
 

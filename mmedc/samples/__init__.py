@@ -7,5 +7,5 @@
 - ``corpus.yaml``, ``corpus/``, ``benchmarks/``: the bundled corpus build and its inputs;
 - ``web/``: the sentences the web sample is made of.
 
-The generators import nothing else of mmedc, so every layer may use them.
+The generators import nothing of mmedc but the language table (layer 0), so every layer may use them.
 """

@@ -40,7 +40,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-LANGUAGES: tuple[str, ...] = ("en", "zh", "ja", "fr", "ru", "es")
+from mmedc.lang import MMEDC_LANGUAGES
+
+LANGUAGES: tuple[str, ...] = MMEDC_LANGUAGES
 KINDS: tuple[str, ...] = ("medical", "general", "hard_general")
 PARAGRAPH_CHARS = (250, 600)  # inclusive bounds on the length of one paragraph
 DATA_DIR = Path(__file__).with_name("web")

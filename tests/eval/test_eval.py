@@ -276,3 +276,12 @@ def test_lm_eval_task_renders_the_same_prompt(tmp_path, qfile, items):
             choices = ast.literal_eval(env.from_string(cfg["doc_to_choice"]).render(**record))
             assert [cfg["target_delimiter"] + c for c in choices] == [continuation(item, j) for j in range(3)]
             assert int(env.from_string(cfg["doc_to_target"]).render(**record)) == item.answer
+
+
+def test_few_shot_examples_are_the_first_of_their_language_never_the_item(items):
+    from mmedc.eval.run import select_shots
+
+    en = [it for it in items if it.language == "en"]
+    assert select_shots(items, en[0], 2) == en[1:3]
+    assert select_shots(items, en[1], 2) == [en[0], en[2]]
+    assert select_shots(items, items[3], 2) == []  # the only zh item has no other zh item
