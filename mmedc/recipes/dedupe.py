@@ -43,6 +43,7 @@ from mmedc.recipes.common import (
     DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
+    block_counters,
     execution_from_args,
     print_rates,
     read_stats,
@@ -155,13 +156,12 @@ def dedupe_report(output: str, work_dir: str) -> dict[str, Any]:
     empty = 0
     bp_units = None
     cleaned = 0
-    for block, counters in _stage_stats(work_dir, "signatures").items():
-        if "boilerplate" in block:
-            empty += int(counters.get("empty_after_boilerplate", 0))
-            cleaned += int(counters.get("documents_cleaned", 0))
-    for block, counters in _stage_stats(work_dir, "boilerplate_find").items():
-        if "boilerplate" in block:
-            bp_units = int(counters.get("boilerplate_units", 0))
+    remover = block_counters(_stage_stats(work_dir, "signatures"), BoilerplateRemover)
+    empty += int(remover.get("empty_after_boilerplate", 0))
+    cleaned += int(remover.get("documents_cleaned", 0))
+    finder = block_counters(_stage_stats(work_dir, "boilerplate_find"), BoilerplateFinder)
+    if finder:
+        bp_units = int(finder.get("boilerplate_units", 0))
     report = {
         "output": output,
         "work_dir": work_dir,

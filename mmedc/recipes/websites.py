@@ -33,6 +33,7 @@ from mmedc.recipes.common import (
     DefaultsHelpFormatter,
     add_execution_args,
     add_shard_args,
+    block_counters,
     execution_from_args,
     jsonable,
     print_output_summary,
@@ -290,6 +291,7 @@ def demo(workdir: Path, **executor_kwargs: Any) -> dict[str, Any]:
     """Serve the bundled sample site on loopback, crawl it (robots.txt and sitemap included), extract
     and filter it into ``workdir/websites``. Returns output paths and counts."""
     from mmedc.web.crawl import CrawlConfig
+    from mmedc.web.extract import HtmlExtractor
     from mmedc.web.localserver import serve_site
 
     workdir = Path(workdir)
@@ -302,7 +304,7 @@ def demo(workdir: Path, **executor_kwargs: Any) -> dict[str, Any]:
             crawl_config=config, **executor_kwargs,
         )
     crawl = summary.get("crawl", {})
-    extract = next((v for k, v in summary["stats"].items() if "HTML extractor" in k), {})
+    extract = block_counters(summary["stats"], HtmlExtractor)
     summary.update(
         pages_crawled=int(crawl.get("stored", 0)),
         documents_in=int(extract.get("total", 0)),
