@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import types
 
 import pytest
 from datatrove.data import Document
@@ -125,7 +126,11 @@ def test_short_line_over_predicted_labels_give_way_to_a_wanted_language(monkeypa
     answers = {"ceb": [(0.63, "__label__ceb"), (0.26, "__label__es"), (0.03, "__label__it")],
                "pt": [(0.63, "__label__pt"), (0.26, "__label__es"), (0.03, "__label__gl")]}
     top = {"now": "ceb"}
-    monkeypatch.setattr(langid, "_raw_predict", lambda model, line, k: answers[top["now"]][:k])
+
+    class Fake:  # stands for the fastText model: .f.predict(line, k, threshold, on_unicode_error)
+        f = types.SimpleNamespace(predict=lambda line, k, threshold, mode: answers[top["now"]][:k])
+
+    monkeypatch.setattr(langid, "load_model", lambda model_path=None: Fake)
     wanted = {"es", "en"}
     assert predict_language("Cada unidad tiene su nombre.", prefer=wanted) == ("es", 0.26)
     assert predict_language("Cada unidad tiene su nombre.", prefer=None)[0] == "ceb"
