@@ -156,7 +156,7 @@ def _judge_line(text: str, predict, k: int, prefer, tie_ratio: float) -> tuple[s
                 score, label = preds[0]
                 lang = label[9:]
         if prefer is None or lang in prefer:
-            return lang, float(score)
+            return lang, score
         suspect = lang in SHORT_TEXT_SUSPECTS and len(line) <= SHORT_TEXT
         if k > 1 and len(preds) == 1 and (suspect or score * (1 + tie_ratio) <= 1.0):
             preds = predict(line + "\n", k, 0.0, "strict")
@@ -321,9 +321,8 @@ class LanguageID(BaseFilter):
                     text, self.model_path, self.window, self.max_windows, prefer=self.languages,
                     tie_ratio=self.tie_ratio, confident=self.confident,
                 )
-            score = round(score, 4)
             meta["language"] = lang
-            meta["language_score"] = score
+            meta["language_score"] = score  # as the model gave it (stored as float32 in mmedc's Parquet)
         else:
             lang = meta["language"]
             score = float(meta.get("language_score") or 0.0)
