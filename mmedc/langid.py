@@ -53,7 +53,7 @@ SHORT_TEXT = 200
 # below this top probability the model is unsure of a line (no label holds the majority); a short line it
 # is unsure of is read a second time lowercased (capitalised names and headlines tilt lid.176 to English)
 UNSURE = 0.5
-SECOND_LOOK_K = 5
+SECOND_LOOK_K = 3
 # characters the zh/ja script rule counts (enough for the kana and Han shares; counting is per character)
 SCRIPT_SAMPLE = 400
 
@@ -211,6 +211,13 @@ def predict_language(
         if n <= window:
             return "", 0.0
         chunks = []  # the middle is blank: judge on the other windows
+    script = None  # the zh/ja rule on the first SCRIPT_SAMPLE characters of the middle window
+    if line and window >= SCRIPT_SAMPLE and not line.isascii() and _CJK.search(chunks[0], 0, SCRIPT_SAMPLE):
+        # the script sample below starts with the middle window whatever else is read: letters all Han
+        # or kana decide (score 1.0) before the model is asked, as on a single line
+        script = script_language(chunks[0], sample_chars=SCRIPT_SAMPLE)
+        if script[0] is not None and script[1] >= 1.0:
+            return script[0], 1.0
     scores: dict[str, float] = {}
     if line:
         for prob, label in _raw_predict(model, line, k):
@@ -233,8 +240,8 @@ def predict_language(
         return "", 0.0
     lang, score = max(scores.items(), key=lambda kv: kv[1])
     sample = chunks[0] if len(chunks) == 1 else " ".join(chunks)
-    if _CJK.search(sample):
-        fixed, han_share = script_language(sample, sample_chars=SCRIPT_SAMPLE)
+    if script is not None or _CJK.search(sample):
+        fixed, han_share = script or script_language(sample, sample_chars=SCRIPT_SAMPLE)
         if fixed is not None:
             # the script decides; confidence is what the model gave the CJK labels together, or the
             # share of Han/kana letters when the model was lost

@@ -121,6 +121,10 @@ def test_all_han_or_kana_lines_skip_the_model_with_the_same_answer(monkeypatch):
         fixed, share = script_language(text, 400)
         assert share >= 1.0
         assert predict_language(text) == (fixed, 1.0) and model.calls == []
+    # a long document whose middle window starts with Han/kana letters only: decided there, no model
+    page = "Cookie settings: accept all. " * 40 + "周末我们去了市中心的博物馆，看了很多书画。\n" * 200
+    model.calls.clear()
+    assert predict_language(page) == ("zh", 1.0) and model.calls == []
     # Latin letters among the Han: the model is read, and its CJK labels give the score
     text = "新型冠状病毒COVID-19疫苗接种"
     model.calls.clear()
