@@ -4,7 +4,9 @@ Data: ``../shared/data/text`` (see ``SOURCES.md``): single general sentences (``
 short documents of three consecutive sentences, and the document sets of ``filter_quality.py``
 (medical items and general text joined to 1,200-3,000 characters, long general documents).
 
-Prints, per language: accuracy on single sentences and on documents for mmedc's decision
+Prints, per language: accuracy on single sentences, on documents, and on the sentences and fragments
+that splitting the documents' texts after . ! ? gives (``split``: all of at least 3 characters;
+``>=40``: those of 40 characters or more) for mmedc's decision
 (:func:`mmedc.langid.predict_language`: one window where one suffices, the kana/Han script rule, the
 near-tie preference for the wanted languages, the second lowercased reading of unsure short lines)
 and for raw ``model.predict(text, k=1)`` top-1 in the same run; then speed per language and for
@@ -30,13 +32,14 @@ the 0.5th percentile of the score of correctly identified dev documents, rounded
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datatrove.data import Document  # noqa: E402
-from filter_quality import build_sets  # noqa: E402
+from filter_quality import MEDICAL_FILES, build_sets, read_jsonl  # noqa: E402
 from filter_speed import best_of  # noqa: E402
 
 from mmedc.langid import (  # noqa: E402
@@ -59,6 +62,18 @@ def accuracy(model, lines: list[str], lang: str, wanted: set[str]) -> tuple[floa
     ours = sum(predict_language(x, prefer=wanted)[0] == lang for x in lines)
     raw = sum(model.predict(x.replace("\n", " "), k=1)[0][0] == f"__label__{lang}" for x in lines)
     return ours / len(lines), raw / len(lines)
+
+
+def split_sentences(data: Path, lang: str) -> list[str]:
+    """Sentences (and the fragments a splitter makes: names, options, e-mail signatures) of the long
+    general documents and the medical items of ``lang``, split after . ! ? and their CJK forms."""
+    texts = [r["text"] for r in read_jsonl(data / "general_docs" / f"{lang}.jsonl")]
+    for name in MEDICAL_FILES.get(lang, []):
+        texts += [r["text"] for r in read_jsonl(data / "medical" / name)]
+    out = []
+    for text in texts:
+        out += [p.strip() for p in re.split(r"(?<=[.!?。！？])\s*", text) if len(p.strip()) >= 3]
+    return out
 
 
 def read_twice(model, lines: list[str]) -> int:
@@ -101,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     sets = build_sets(args.data)
     extra = args.extra_sentences
     head = f"{'lang':<5}{'sent':>6}{'mmedc':>8}{'raw':>8}{'2nd':>5}{'docs':>7}{'mmedc':>8}{'raw':>8}"
-    print(head + (f"{'extra':>7}{'mmedc':>8}{'raw':>8}" if extra else ""))
+    print(head + f"{'split':>7}{'mmedc':>8}{'raw':>8}{'>=40':>7}{'mmedc':>8}{'raw':>8}"
+          + (f"{'extra':>7}{'mmedc':>8}{'raw':>8}" if extra else ""))
     lines_of: dict[str, list[str]] = {}
     docs_of: dict[str, list[str]] = {}
     chosen = {}
@@ -113,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         acc_d, raw_d = accuracy(model, docs, lang, wanted)
         row = (f"{lang:<5}{len(lines):>6}{acc_s:>8.4f}{raw_s:>8.4f}{read_twice(model, lines):>5}"
                f"{len(docs):>7}{acc_d:>8.4f}{raw_d:>8.4f}")
+        split = split_sentences(args.data, lang)
+        for part in (split, [x for x in split if len(x) >= 40]):
+            acc_p, raw_p = accuracy(model, part, lang, wanted)
+            row += f"{len(part):>7}{acc_p:>8.4f}{raw_p:>8.4f}"
         if extra and (extra / f"{lang}.txt").is_file():
             dev = set(lines)
             more = [x for x in read_lines(extra / f"{lang}.txt") if x not in dev]
