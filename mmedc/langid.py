@@ -330,7 +330,7 @@ class LanguageID(BaseFilter):
         if declared:
             meta["declared_language"] = declared
         if self.overwrite or not meta.get("language"):
-            if len(text) <= self.window:  # a line or a short document: one prepared call, no kwargs
+            if len(text) <= self.window:  # a line or a short document: one prepared call (k=3, as predict_language)
                 lang, score = _judge_line(text, self._predict, 3, self.languages, self.tie_ratio)
             else:
                 lang, score = predict_language(

@@ -154,10 +154,16 @@ def test_unsure_short_capitalised_lines_get_a_second_lowercased_reading(monkeypa
     model.calls.clear()
     predict_language("Bonjour tout le monde, quelle belle journée.", prefer=wanted)
     assert model.calls == [("Bonjour tout le monde, quelle belle journée.\n", 1)]
-    for text in ("val de marne ouest (4)", "Val-De-Marne Ouest (4) " * 10):
-        model.calls.clear()
-        predict_language(text, prefer=wanted)
-        assert model.calls[0][1] == 1 and all(k != langid.SECOND_LOOK_K for _, k in model.calls)
+    text = "val de marne ouest (4)"
+    assert load_model().f.predict(text + "\n", 1, 0.0, "strict")[0][0] < langid.UNSURE
+    model.calls.clear()
+    predict_language(text, prefer=wanted)
+    assert model.calls == [(text + "\n", 1)]
+    text = ("Val-De-Marne Ouest (4) " * 10).strip()
+    assert len(text) > langid.SHORT_TEXT
+    model.calls.clear()
+    predict_language(text, prefer=wanted)
+    assert model.calls[0] == (text + "\n", 1) and all(line != text.lower() + "\n" for line, _ in model.calls)
 
 
 def test_the_average_of_two_readings():
