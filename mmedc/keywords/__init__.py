@@ -38,6 +38,7 @@ from mmedc.keywords.matcher import (
     get_matcher,
     get_news_matcher,
     normalize_text,
+    prepare_text,
     score_text,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "normalize_language",
     "normalize_text",
     "parse_keyword_list",
+    "prepare_text",
     "score_text",
     "script_candidates",
 ]

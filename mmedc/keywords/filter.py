@@ -190,10 +190,11 @@ class MedicalKeywordFilter(BaseFilter):
         for lang in self.languages:
             get_matcher(lang, self.keyword_dir)
         self._matchers: dict[str, KeywordMatcher] = {}  # this block's matchers, looked up once
+        self._news: dict[str, KeywordMatcher | None] = {}
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_matchers"] = {}  # a worker takes its process-wide matchers (get_matcher)
+        state["_matchers"], state["_news"] = {}, {}  # a worker takes its process-wide matchers (get_matcher)
         return state
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
@@ -253,7 +254,9 @@ class MedicalKeywordFilter(BaseFilter):
         if score.content < self.min_content[lang]:
             return False, "few_content_terms"
         if self.news_markers:
-            markers = get_news_matcher(lang, self.keyword_dir)
+            markers = self._news.get(lang, False)
+            if markers is False:
+                markers = self._news[lang] = get_news_matcher(lang, self.keyword_dir)
             if markers is not None:
                 found = markers.distinct(data)
                 meta["med_kw_news"] = found
