@@ -27,6 +27,7 @@ from mmedc.keywords.lists import (
     keyword_folder,
     load_content_thresholds,
     load_coverage,
+    load_news_report_markers,
     load_news_settings,
     load_thresholds,
     normalize_language,
@@ -179,6 +180,7 @@ class MedicalKeywordFilter(BaseFilter):
         self.min_content = {lang: int(content.get(lang, 0) if min_content is None else min_content)
                             for lang in self.languages}
         self.news_markers, self.news_extra = load_news_settings(self.keyword_dir) if news else (0, 0)
+        self.news_report = load_news_report_markers(self.keyword_dir) if news else 0
         coverage = load_coverage(self.keyword_dir)
         self.min_coverage = float(coverage["min_coverage"] if min_coverage is None else min_coverage)
         self.window_bytes = int(coverage["window_bytes"] if window_bytes is None else window_bytes)
@@ -253,14 +255,17 @@ class MedicalKeywordFilter(BaseFilter):
             return False, "low_coverage"
         if score.content < self.min_content[lang]:
             return False, "few_content_terms"
-        if self.news_markers:
+        if self.news_markers or self.news_report:
             markers = self._news.get(lang, False)
             if markers is False:
                 markers = self._news[lang] = get_news_matcher(lang, self.keyword_dir)
             if markers is not None:
                 found = markers.distinct(data)
                 meta["med_kw_news"] = found
-                if found >= self.news_markers and score.content < self.min_content[lang] + self.news_extra:
+                few_content = score.content < self.min_content[lang] + self.news_extra
+                if (self.news_markers and found >= self.news_markers and few_content) or (
+                    self.news_report and found >= self.news_report
+                ):
                     return False, "news_report"
         return True
 

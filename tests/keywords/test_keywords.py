@@ -451,7 +451,10 @@ def test_context_terms_count_as_keywords_but_not_as_content():
     flt = MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0)
     doc = Document(text=news, id="news", metadata={"language": "en"})
     assert flt.filter(doc) == (False, "few_content_terms") and doc.metadata["med_kw_content"] == s.content
-    assert MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0, min_content=0).filter(doc) is True
+    # without the content test (and the news test, which "said" and "Sunday" would trigger) it passes
+    assert MedicalKeywordFilter(
+        languages=["en"], min_density=0.0, min_coverage=0.0, min_content=0, news=False
+    ).filter(doc) is True
     assert set(kw.load_content_thresholds()) == set(SUPPORTED_LANGUAGES)
 
 
@@ -574,3 +577,30 @@ def test_fast_scan_agrees_with_the_obvious_rules_on_random_texts(lang):
         assert (s.count, s.density, s.occurrences, s.coverage) == pytest.approx(ref), (lang, trial)
         data = kw.prepare_text(text)
         assert m.score_normalized(*data, top_k=0, window_bytes=400, window_density=0.05) == s
+
+
+NEWS_REGISTER = {
+    # a clinical paragraph wrapped in the news register: a day, the police or officials, a news agency
+    "en": "On Monday police said, according to officials quoted by Reuters, that ",
+    "fr": "Lundi, selon la police et l'Agence France-Presse, les autorités ont indiqué que ",
+    "es": "El lunes, según la policía y la agencia EFE, las autoridades informaron que ",
+    "ru": "В понедельник, по данным полиции, агентство ТАСС и Интерфакс сообщили, что ",
+    "zh": "星期一，据新华社报道，警方和当局表示，",
+    "ja": "月曜日、共同通信と時事通信によると、警視庁は次のように述べた。",
+}
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_news_register_marks_a_report_whatever_its_medical_terms(lang):
+    """Three distinct news markers make a news report even when its clinical content is rich;
+    the same clinical text without the register passes."""
+    clinical = SIX_LANGUAGES[lang][0]
+    flt = MedicalKeywordFilter(languages=[lang])
+    assert flt.filter(Document(text=clinical, id="c", metadata={"language": lang})) is True
+    doc = Document(text=NEWS_REGISTER[lang] + clinical, id="r", metadata={"language": lang})
+    assert flt.filter(doc) == (False, "news_report"), doc.metadata
+    assert doc.metadata["med_kw_news"] >= 3 and doc.metadata["med_kw_content"] >= 6
+    assert kw.load_news_report_markers() == 3
+    # switched off in thresholds.json, the same document passes
+    assert MedicalKeywordFilter(languages=[lang], news=False).filter(
+        Document(text=doc.text, id="r2", metadata={"language": lang})) is True
