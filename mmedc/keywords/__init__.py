@@ -24,6 +24,7 @@ from mmedc.keywords.lists import (
     load_coverage,
     load_keyword_list,
     load_news_list,
+    load_news_report_markers,
     load_news_settings,
     load_thresholds,
     normalize_language,
@@ -38,6 +39,7 @@ from mmedc.keywords.matcher import (
     get_matcher,
     get_news_matcher,
     normalize_text,
+    prepare_text,
     score_text,
 )
 
@@ -62,11 +64,13 @@ __all__ = [
     "load_coverage",
     "load_keyword_list",
     "load_news_list",
+    "load_news_report_markers",
     "load_news_settings",
     "load_thresholds",
     "normalize_language",
     "normalize_text",
     "parse_keyword_list",
+    "prepare_text",
     "score_text",
     "script_candidates",
 ]

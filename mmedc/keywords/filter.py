@@ -27,11 +27,12 @@ from mmedc.keywords.lists import (
     keyword_folder,
     load_content_thresholds,
     load_coverage,
+    load_news_report_markers,
     load_news_settings,
     load_thresholds,
     normalize_language,
 )
-from mmedc.keywords.matcher import get_matcher, get_news_matcher
+from mmedc.keywords.matcher import KeywordMatcher, get_matcher, get_news_matcher, prepare_text
 from mmedc.lang import LANGUAGES
 
 __all__ = ["MedicalKeywordFilter", "script_candidates"]
@@ -179,6 +180,7 @@ class MedicalKeywordFilter(BaseFilter):
         self.min_content = {lang: int(content.get(lang, 0) if min_content is None else min_content)
                             for lang in self.languages}
         self.news_markers, self.news_extra = load_news_settings(self.keyword_dir) if news else (0, 0)
+        self.news_report = load_news_report_markers(self.keyword_dir) if news else 0
         coverage = load_coverage(self.keyword_dir)
         self.min_coverage = float(coverage["min_coverage"] if min_coverage is None else min_coverage)
         self.window_bytes = int(coverage["window_bytes"] if window_bytes is None else window_bytes)
@@ -189,6 +191,13 @@ class MedicalKeywordFilter(BaseFilter):
         # parse every list now: a broken list fails at construction, not in a worker
         for lang in self.languages:
             get_matcher(lang, self.keyword_dir)
+        self._matchers: dict[str, KeywordMatcher] = {}  # this block's matchers, looked up once
+        self._news: dict[str, KeywordMatcher | None] = {}
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_matchers"], state["_news"] = {}, {}  # a worker takes its process-wide matchers (get_matcher)
+        return state
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text
@@ -219,10 +228,16 @@ class MedicalKeywordFilter(BaseFilter):
             return False, "empty"
         return self._decide(doc, text, lang)
 
-    def _decide(self, doc: Document, text: str, lang: str) -> bool | tuple[bool, str]:
-        score = get_matcher(lang, self.keyword_dir).score(
-            text, top_k=self.top_k, window_bytes=self.window_bytes, window_density=self.window_density
-        )
+    def _decide(
+        self, doc: Document, text: str, lang: str, prepared: tuple[bytes, int] | None = None
+    ) -> bool | tuple[bool, str]:
+        """Score ``text`` with ``lang``'s list and decide; ``prepared`` is the text normalised and
+        encoded once (:func:`prepare_text`), so several lists and the news markers share it."""
+        matcher = self._matchers.get(lang)
+        if matcher is None:
+            matcher = self._matchers[lang] = get_matcher(lang, self.keyword_dir)
+        data, chars = prepared or prepare_text(text)
+        score = matcher.score_normalized(data, chars, self.top_k, self.window_bytes, self.window_density)
         meta = doc.metadata
         meta["med_kw_lang"] = lang
         meta["med_kw_count"] = score.count
@@ -240,12 +255,17 @@ class MedicalKeywordFilter(BaseFilter):
             return False, "low_coverage"
         if score.content < self.min_content[lang]:
             return False, "few_content_terms"
-        if self.news_markers:
-            markers = get_news_matcher(lang, self.keyword_dir)
+        if self.news_markers or self.news_report:
+            markers = self._news.get(lang, False)
+            if markers is False:
+                markers = self._news[lang] = get_news_matcher(lang, self.keyword_dir)
             if markers is not None:
-                found = markers.score(text, top_k=0).count
+                found = markers.distinct(data)
                 meta["med_kw_news"] = found
-                if found >= self.news_markers and score.content < self.min_content[lang] + self.news_extra:
+                few_content = score.content < self.min_content[lang] + self.news_extra
+                if (self.news_markers and found >= self.news_markers and few_content) or (
+                    self.news_report and found >= self.news_report
+                ):
                     return False, "news_report"
         return True
 
@@ -257,8 +277,9 @@ class MedicalKeywordFilter(BaseFilter):
         self.stat_update("routed_by_script")
         first: tuple[bool, str] | None = None
         saved: dict | None = None
+        prepared = prepare_text(text)
         for lang in candidates:
-            verdict = self._decide(doc, text, lang)
+            verdict = self._decide(doc, text, lang, prepared)
             if verdict is True:
                 return True
             if first is None:

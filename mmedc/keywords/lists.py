@@ -285,3 +285,17 @@ def load_news_settings(keyword_dir: str | Path | Traversable | None = None) -> t
         return int(spec.get("min_markers", 0)), int(spec.get("extra_content", 0))
     except (AttributeError, TypeError, ValueError):
         raise ValueError(f"{path}: news needs integer min_markers and extra_content") from None
+
+
+def load_news_report_markers(keyword_dir: str | Path | Traversable | None = None) -> int:
+    """``report_markers`` from the ``news`` section of ``thresholds.json``: a document with at least
+    this many distinct news markers reads as a news report and is dropped whatever its medical terms
+    (medical text rarely has even two); 0 (off) when the file does not set it."""
+    try:
+        raw, path = _read_thresholds_file(keyword_dir)
+    except FileNotFoundError:
+        return 0
+    try:
+        return int((raw.get("news") or {}).get("report_markers", 0))
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"{path}: news report_markers must be an integer") from None

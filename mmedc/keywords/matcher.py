@@ -25,9 +25,11 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.abc import Traversable
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,7 @@ from mmedc.keywords.lists import (
 
 __all__ = [
     "PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "clear_matchers", "get_matcher", "get_news_matcher",
-    "score_text",
+    "normalize_text", "prepare_text", "score_text",
 ]
 
 # plural / inflection endings accepted after a whole-word term (stems and brace forms cover the rest)
@@ -79,6 +81,8 @@ class KeywordScore:
 
 # ASCII bytes that are word characters (letters, digits), for boundary checks on UTF-8 bytes
 _ASCII_WORD = tuple(chr(i).isalnum() for i in range(128))
+# per byte: 0 = an ASCII letter or digit, 1 = an ASCII separator, 2 = a byte of a non-ASCII character
+_BYTE_KIND = bytes(0 if i < 128 and _ASCII_WORD[i] else 1 if i < 128 else 2 for i in range(256))
 # lead bytes of two-byte letters that are letters whatever the second byte: Latin Extended-A
 # (U+0100-U+017F: C4, C5) and Cyrillic (U+0400-U+047F: D0, D1); C3 (U+00C0-U+00FF) is a letter
 # except × (C3 97) and ÷ (C3 B7)
@@ -191,6 +195,12 @@ def normalize_text(text: str) -> str:
     return norm
 
 
+def prepare_text(text: str) -> tuple[bytes, int]:
+    """``text`` as lists score it: normalised (:func:`normalize_text`), as UTF-8, with its length in characters."""
+    norm = normalize_text(text)
+    return norm.encode("utf-8"), len(norm)
+
+
 class KeywordMatcher:
     """Scores texts against one language's list. Picklable; the automaton is rebuilt on first use."""
 
@@ -215,11 +225,14 @@ class KeywordMatcher:
         family_index: dict[str, int] = {}
         for idx, entry in enumerate(entries):
             family_index.setdefault(entry.family or entry.term, idx)
-        # per pattern: (family entry index, characters, stem, blocker)
-        self._info = [
-            (family_index[entries[i].family or entries[i].term], len(f), entries[i].stem, entries[i].blocker)
-            for f, i in ((f, entry_of[f]) for f in self._forms)
-        ]
+        # per pattern: the family's entry index, characters, UTF-8 bytes, stem, blocker
+        families = [family_index[entries[i].family or entries[i].term] for i in (entry_of[f] for f in self._forms)]
+        self._family = families
+        self._chars = [len(f) for f in self._forms]
+        self._bytes = [len(f.encode("utf-8")) for f in self._forms]
+        self._stem = [entries[entry_of[f]].stem for f in self._forms]
+        self._blocker = [entries[entry_of[f]].blocker for f in self._forms]
+        self._context_families = frozenset(f for f in families if self.context[f])
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -231,67 +244,71 @@ class KeywordMatcher:
         """The automaton, built on first use (once per process for shared matchers)."""
         return _Engine([f.encode("utf-8") for f in self._forms])
 
-    def _scan_unsegmented(self, data: bytes, nwin: int) -> tuple[dict[int, int], int, list[int]]:
-        info = self._info
+    def _scan_unsegmented(self, data: bytes, nwin: int) -> tuple[list[int], int, int, list[int]]:
         n = len(data)
-        counts: dict[int, int] = {}
-        get = counts.get
-        matched = 0
+        hits: list[int] = []
+        add = hits.append
         per_window = [0] * nwin
+        blocker = self._blocker
         aw = _ASCII_WORD
         for pid, start, end in self.engine.find(data):
-            idx, chars, _stem, blk = info[pid]
             # Latin parts of a CJK term (CT, HIV, B超) still need word boundaries: "ct" in "project"
             if data[start] < 0x80 and start and data[start - 1] < 0x80 and aw[data[start - 1]]:
                 continue
             if data[end - 1] < 0x80 and end < n and data[end] < 0x80 and aw[data[end]]:
                 continue
-            if not blk:
-                counts[idx] = get(idx, 0) + 1
-                matched += chars
-                per_window[start * nwin // n] += end - start
-        return counts, matched, per_window
+            if not blocker[pid]:
+                add(pid)
+                if nwin > 1:
+                    per_window[start * nwin // n] += end - start
+        return hits, 0, 0, per_window
 
-    def _scan(self, data: bytes, nwin: int) -> tuple[dict[int, int], int, list[int]]:
-        """One pass over normalised UTF-8 ``data``: occurrences per keyword family, matched
-        characters, and matched bytes in each of ``nwin`` equal windows (blockers are not counted)."""
+    def _scan(self, data: bytes, nwin: int) -> tuple[list[int], int, int, list[int]]:
+        """One pass over normalised UTF-8 ``data``: the pattern of every counted match (blockers
+        are not counted), the characters and bytes stems and plural endings add to their patterns'
+        lengths, and the matched bytes in each of ``nwin`` equal windows (only when ``nwin > 1``).
+
+        The loop runs once per automaton match, so it does the least per match: one table lookup
+        says whether the byte before or after a match is a word character, a separator or part of a
+        non-ASCII character (decoded only then), and the counting is left to ``Counter`` after the loop."""
         if self.unsegmented:
             return self._scan_unsegmented(data, nwin)
-        info = self._info
         n = len(data)
-        counts: dict[int, int] = {}
-        get = counts.get
-        matched = 0
+        hits: list[int] = []
+        add = hits.append
+        extra_chars = extra_bytes = 0
         per_window = [0] * nwin
-        aw = _ASCII_WORD
+        kind = _BYTE_KIND
+        blocker = self._blocker
+        stem_of = self._stem
         suffixes = self.suffixes
         for pid, start, end in self.engine.find(data):
+            if blocker[pid]:  # matched so that it consumes its text, never counted
+                continue
             if start:  # must start a word
-                c = data[start - 1]
-                if aw[c] if c < 0x80 else _is_word_before(data, start):
+                k = kind[data[start - 1]]
+                if not k or (k == 2 and _is_word_before(data, start)):
                     continue
-            idx, chars, stem, blk = info[pid]
             if end < n:
-                c = data[end]
-                word = aw[c] if c < 0x80 else _char_after(data, end)[0]
-                if word:
-                    if stem:  # extend over the rest of the word
+                k = kind[data[end]]
+                if not k or (k == 2 and _char_after(data, end)[0]):  # the word goes on
+                    if stem_of[pid]:  # a stem extends over the rest of the word
                         stop = _word_end(data, end)
-                        chars += _chars(data, end, stop)
+                        extra_chars += _chars(data, end, stop)
+                        extra_bytes += stop - end
                         end = stop
-                    else:
+                    else:  # or a plural ending closes it
                         for suf in suffixes:
                             k = end + len(suf)
                             if data.startswith(suf, end) and (k >= n or not _char_after(data, k)[0]):
-                                chars += len(suf)
+                                extra_chars += len(suf)
                                 break
                         else:
                             continue  # ends inside a word
-            if not blk:
-                counts[idx] = get(idx, 0) + 1
-                matched += chars
+            add(pid)
+            if nwin > 1:
                 per_window[start * nwin // n] += end - start
-        return counts, matched, per_window
+        return hits, extra_chars, extra_bytes, per_window
 
     def score(
         self, text: str, top_k: int = 10, window_bytes: int = WINDOW_BYTES, window_density: float = WINDOW_DENSITY
@@ -303,34 +320,52 @@ class KeywordMatcher:
         page with one medical paragraph has a high density but a low coverage."""
         if not text:
             return KeywordScore(0, 0.0, 0, 0, 0, [], self.lang, 0.0, 0)
-        norm = normalize_text(text)
-        data = norm.encode("utf-8")
+        data, chars = prepare_text(text)
+        return self.score_normalized(data, chars, top_k, window_bytes, window_density)
+
+    def score_normalized(
+        self, data: bytes, chars: int, top_k: int = 10, window_bytes: int = WINDOW_BYTES,
+        window_density: float = WINDOW_DENSITY,
+    ) -> KeywordScore:
+        """:meth:`score` of a text already normalised (:func:`normalize_text`) and encoded as UTF-8
+        (``data``, of ``chars`` characters): several lists can score one text from one normalisation."""
+        if not data:
+            return KeywordScore(0, 0.0, 0, 0, 0, [], self.lang, 0.0, 0)
         nbytes = len(data)
         nwin = max(1, (nbytes + window_bytes // 2) // window_bytes)  # equal windows of ~window_bytes
-        counts, matched, per_window = self._scan(data, nwin)
+        hits, matched, mbytes, per_window = self._scan(data, nwin)
+        counts: dict[int, int] = {}
+        if hits:
+            family, pattern_chars, pattern_bytes = self._family, self._chars, self._bytes
+            get = counts.get
+            for pid, c in Counter(hits).items():  # distinct patterns, in order of first occurrence
+                f = family[pid]
+                counts[f] = get(f, 0) + c
+                matched += pattern_chars[pid] * c
+                mbytes += pattern_bytes[pid] * c
         top = []
         if top_k and counts:
             entries = self.keyword_list.entries
-            best = sorted(counts.items(), key=lambda kv: -kv[1])[:top_k]
+            best = sorted(counts.items(), key=itemgetter(1), reverse=True)[:top_k]  # stable: ties by first occurrence
             top = [(entries[i].term, c) for i, c in best]
-        n = len(norm)
-        context = self.context
         if nwin == 1:
-            covered = int(per_window[0] >= window_density * nbytes)
+            covered = int(mbytes >= window_density * nbytes)
         else:
             need = window_density * nbytes / nwin
             covered = sum(1 for m in per_window if m >= need)
+        distinct = len(counts)
         return KeywordScore(
-            count=len(counts),
-            density=matched / n,
-            occurrences=sum(counts.values()),
-            matched_chars=matched,
-            text_chars=n,
-            top_terms=top,
-            lang=self.lang,
-            coverage=covered / nwin,
-            content=len(counts) - sum(1 for i in counts if context[i]) if counts else 0,
+            distinct, matched / chars, len(hits), matched, chars, top, self.lang, covered / nwin,
+            distinct - len(self._context_families.intersection(counts)) if counts else 0,
         )
+
+    def distinct(self, data: bytes) -> int:
+        """Distinct keyword families in normalised UTF-8 ``data`` (what a marker list needs)."""
+        if not data:
+            return 0
+        hits = self._scan(data, 1)[0]
+        family = self._family
+        return len({family[pid] for pid in set(hits)})
 
 
 _MATCHERS: dict[tuple[str, str], KeywordMatcher] = {}

@@ -451,7 +451,10 @@ def test_context_terms_count_as_keywords_but_not_as_content():
     flt = MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0)
     doc = Document(text=news, id="news", metadata={"language": "en"})
     assert flt.filter(doc) == (False, "few_content_terms") and doc.metadata["med_kw_content"] == s.content
-    assert MedicalKeywordFilter(languages=["en"], min_density=0.0, min_coverage=0.0, min_content=0).filter(doc) is True
+    # without the content test (and the news test, which "said" and "Sunday" would trigger) it passes
+    assert MedicalKeywordFilter(
+        languages=["en"], min_density=0.0, min_coverage=0.0, min_content=0, news=False
+    ).filter(doc) is True
     assert set(kw.load_content_thresholds()) == set(SUPPORTED_LANGUAGES)
 
 
@@ -498,3 +501,106 @@ def test_news_of_an_illness_does_not_pass_and_clinical_text_does(lang):
     assert flt.filter(clinical) is True and clinical.metadata["med_kw_news"] == 0
     assert kw.load_news_settings() == (2, 3)
     assert kw.get_news_matcher("xx") is None
+
+
+def _reference_score(m: KeywordMatcher, text: str, window_bytes: int = 2000, density: float = 0.01):
+    """The matcher's rules written the slow, obvious way (decode every neighbour), on the same automaton."""
+    from collections import Counter
+
+    from mmedc.keywords.matcher import normalize_text
+
+    norm = normalize_text(text)
+    data = norm.encode("utf-8")
+    n = len(data)
+    nwin = max(1, (n + window_bytes // 2) // window_bytes)
+
+    def before(i):  # the character that ends at byte i
+        return data[:i].decode("utf-8")[-1:] if i else ""
+
+    def after(i):  # the character that starts at byte i
+        return data[i:].decode("utf-8")[:1]
+
+    counts, matched, per_window = Counter(), 0, [0] * nwin
+    for pid, start, end in m.engine.find(data):
+        form = m._forms[pid]
+        if m._blocker[pid]:
+            continue
+        if m.unsegmented:
+            if form[0].isascii() and before(start).isascii() and before(start).isalnum():
+                continue
+            if form[-1].isascii() and after(end).isascii() and after(end).isalnum():
+                continue
+        else:
+            if before(start).isalnum():
+                continue
+            chars = len(form)
+            if after(end).isalnum():
+                if m._stem[pid]:
+                    while after(end).isalnum():
+                        end += len(after(end).encode("utf-8"))
+                    chars = len(data[start:end].decode("utf-8"))
+                else:
+                    suf = next((s for s in m.suffixes if data.startswith(s, end)
+                                and not after(end + len(s)).isalnum()), None)
+                    if suf is None:
+                        continue
+                    chars += len(suf)
+            matched += chars - len(form)
+        counts[m._family[pid]] += 1
+        matched += len(form)
+        per_window[start * nwin // n] += end - start
+    need = density * n / nwin
+    return len(counts), matched / len(norm), sum(counts.values()), sum(1 for w in per_window if w >= need) / nwin
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_fast_scan_agrees_with_the_obvious_rules_on_random_texts(lang):
+    """The optimised per-match loop (byte tables, counting after the pass) against the same rules
+    written the slow way, on texts mixing the list's own forms with boundaries of every kind."""
+    import random
+
+    m = kw.get_matcher(lang)
+    rng = random.Random(lang)
+    forms = [f for f in m._forms]
+    glue = [" ", "  ", ", ", ". ", "\n", "-", "'", "«", "»", "\u00a0", "×", "é", "я", "中", "1", "s", "es", "x",
+            "ом", "ами", "的", "(", "ct", "a", "·", "…", "—"]
+    for trial in range(60):
+        parts = []
+        for _ in range(rng.randint(1, 300)):
+            parts.append(rng.choice(forms) if rng.random() < 0.6 else rng.choice(["word", "слово", "mot", "词", "の"]))
+            parts.append(rng.choice(glue))
+        text = "".join(parts)
+        if rng.random() < 0.3:
+            text = text.upper()
+        s = m.score(text, top_k=0, window_bytes=400, window_density=0.05)
+        ref = _reference_score(m, text, window_bytes=400, density=0.05)
+        assert (s.count, s.density, s.occurrences, s.coverage) == pytest.approx(ref), (lang, trial)
+        data = kw.prepare_text(text)
+        assert m.score_normalized(*data, top_k=0, window_bytes=400, window_density=0.05) == s
+
+
+NEWS_REGISTER = {
+    # a clinical paragraph wrapped in the news register: a day, the police or officials, a news agency
+    "en": "On Monday police said, according to officials quoted by Reuters, that ",
+    "fr": "Lundi, selon la police et l'Agence France-Presse, les autorités ont indiqué que ",
+    "es": "El lunes, según la policía y la agencia EFE, las autoridades informaron que ",
+    "ru": "В понедельник, по данным полиции, агентство ТАСС и Интерфакс сообщили, что ",
+    "zh": "星期一，据新华社报道，警方和当局表示，",
+    "ja": "月曜日、共同通信と時事通信によると、警視庁は次のように述べた。",
+}
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_news_register_marks_a_report_whatever_its_medical_terms(lang):
+    """Three distinct news markers make a news report even when its clinical content is rich;
+    the same clinical text without the register passes."""
+    clinical = SIX_LANGUAGES[lang][0]
+    flt = MedicalKeywordFilter(languages=[lang])
+    assert flt.filter(Document(text=clinical, id="c", metadata={"language": lang})) is True
+    doc = Document(text=NEWS_REGISTER[lang] + clinical, id="r", metadata={"language": lang})
+    assert flt.filter(doc) == (False, "news_report"), doc.metadata
+    assert doc.metadata["med_kw_news"] >= 3 and doc.metadata["med_kw_content"] >= 6
+    assert kw.load_news_report_markers() == 3
+    # switched off in thresholds.json, the same document passes
+    assert MedicalKeywordFilter(languages=[lang], news=False).filter(
+        Document(text=doc.text, id="r2", metadata={"language": lang})) is True
