@@ -36,6 +36,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from mmedc.io.readers import repair_surrogates
 from mmedc.lang import HAN_RANGES, KANA_RANGES, MMEDC_LANGUAGES, normalize_language, script_language
 
 __all__ = [
@@ -206,6 +207,19 @@ def predict_language(
     Esperanto, Russian vs Ukrainian on a short line), the preferred one is chosen. ``k``: labels read
     per window (the tie and the CJK sum need the runners-up, nothing needs more than three).
     """
+    try:
+        return _predict_language(text, model_path, window, max_windows, k, prefer, tie_ratio, confident)
+    except (TypeError, UnicodeEncodeError):  # fastText takes no lone surrogate (a JSON "\\ud800" escape)
+        fixed = repair_surrogates(text)
+        if fixed is text:
+            raise
+        return _predict_language(fixed, model_path, window, max_windows, k, prefer, tie_ratio, confident)
+
+
+def _predict_language(
+    text: str, model_path: str | None, window: int, max_windows: int, k: int, prefer: Iterable[str] | None,
+    tie_ratio: float, confident: float,
+) -> tuple[str, float]:
     model = load_model(model_path)
     n = len(text)
     if n <= window:  # one window: the model's answer, read once
@@ -331,7 +345,14 @@ class LanguageID(BaseFilter):
             meta["declared_language"] = declared
         if self.overwrite or not meta.get("language"):
             if len(text) <= self.window:  # a line or a short document: one prepared call (k=3, as predict_language)
-                lang, score = _judge_line(text, self._predict, 3, self.languages, self.tie_ratio)
+                try:
+                    lang, score = _judge_line(text, self._predict, 3, self.languages, self.tie_ratio)
+                except (TypeError, UnicodeEncodeError):  # a lone surrogate: judged as U+FFFD, counted
+                    fixed = repair_surrogates(text)
+                    if fixed is text:
+                        raise
+                    self.stat_update("repaired_surrogates")
+                    lang, score = _judge_line(fixed, self._predict, 3, self.languages, self.tie_ratio)
             else:
                 lang, score = predict_language(
                     text, self.model_path, self.window, self.max_windows, prefer=self.languages,

@@ -76,6 +76,34 @@ def input_label(data_folder: DataFolderLike) -> str:
     return "" if label == "." else label
 
 
+def repair_surrogates(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates (``"\\ud800"`` in JSON decodes to one) replaced by U+FFFD,
+    and escaped surrogate pairs joined; ``text`` itself when it has none. A lone surrogate cannot be
+    encoded as UTF-8, so every writer and most libraries (fastText, Arrow) fail on it."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def repair_row(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with :func:`repair_surrogates` applied to its strings (nested too); ``row`` itself if none changed."""
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return repair_surrogates(value)
+        if isinstance(value, dict):
+            out = {k: fix(v) for k, v in value.items()}
+            return value if all(out[k] is value[k] for k in value) else out
+        if isinstance(value, list):
+            items = [fix(v) for v in value]
+            return value if all(a is b for a, b in zip(items, value)) else items
+        return value
+
+    return fix(row)
+
+
 class _FileWarnings:
     """Warnings about one input file: the first ``limit`` are logged, the rest counted and summed up."""
 
@@ -236,6 +264,12 @@ class CorpusReader(BaseDiskReader):
                     self.stat_update("bad_line")
                     self._warnings.warn(f"line {index + 1}: malformed jsonl ({str(e)[:200]}); skipped")
                     continue
+                if b"\\ud" in raw or b"\\uD" in raw:  # UTF-16 escapes: a lone surrogate is no character
+                    fixed = repair_row(row)
+                    if fixed is not row:
+                        row = fixed
+                        self.stat_update("repaired_surrogates")
+                        self._warnings.warn(f"line {index + 1}: lone UTF-16 surrogate escapes replaced by U+FFFD")
                 doc = self._make_document(row, filepath, index)
                 if doc is not None:
                     yield doc

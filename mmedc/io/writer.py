@@ -24,10 +24,12 @@ import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.logging import logger
 
 from mmedc.io import layout
 from mmedc.io.atomic import AtomicFile, atomic_open
 from mmedc.io.manifest import GroupCounts
+from mmedc.io.readers import repair_row
 from mmedc.schema import COLUMNS, SCHEMA, document_to_record
 
 
@@ -121,7 +123,15 @@ class ShardedParquetWriter(PipelineStep):
             return
         if self._writer is None:
             self._open_shard()
-        table = pa.Table.from_pylist(self._buffer, schema=SCHEMA)
+        try:
+            table = pa.Table.from_pylist(self._buffer, schema=SCHEMA)
+        except UnicodeEncodeError:  # a lone surrogate somewhere (a JSON "\\ud800" escape): no UTF-8 for it
+            rows = [repair_row(row) for row in self._buffer]
+            for before, after in zip(self._buffer, rows):
+                if after is not before:
+                    self.stat_update("repaired_surrogates")
+                    logger.warning(f"document {after.get('id')!r}: lone UTF-16 surrogates written as U+FFFD")
+            table = pa.Table.from_pylist(rows, schema=SCHEMA)
         self._writer.write_table(table)
         self._buffer = []
 

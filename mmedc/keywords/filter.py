@@ -62,7 +62,7 @@ def script_candidates(text: str, sample_chars: int = 1000, min_share: float = 0.
     sample = text[:sample_chars]
     if sample.isascii():
         return _BY_SCRIPT.get("Latin", ()) if any(ch.isalpha() for ch in sample) else ()
-    data = sample.encode("utf-8")
+    data = sample.encode("utf-8", "surrogatepass")  # a lone surrogate counts as no script
     latin = len(data) - len(data.translate(None, _ASCII_LETTERS)) + sum(data.count(b) for b in _LATIN_LEADS)
     cyrillic = sum(data.count(b) for b in _CYRILLIC_LEADS)
     cjk = sum(data.count(b) for b in _CJK_LEADS)

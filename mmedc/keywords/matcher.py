@@ -33,6 +33,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from mmedc.io.readers import repair_surrogates
 from mmedc.keywords.lists import (
     KEYWORD_DIR,
     UNSEGMENTED,
@@ -198,7 +199,11 @@ def normalize_text(text: str) -> str:
 def prepare_text(text: str) -> tuple[bytes, int]:
     """``text`` as lists score it: normalised (:func:`normalize_text`), as UTF-8, with its length in characters."""
     norm = normalize_text(text)
-    return norm.encode("utf-8"), len(norm)
+    try:
+        return norm.encode("utf-8"), len(norm)
+    except UnicodeEncodeError:  # lone surrogates (a JSON "\\ud800" escape): scored as U+FFFD
+        norm = repair_surrogates(norm)
+        return norm.encode("utf-8"), len(norm)
 
 
 class KeywordMatcher:

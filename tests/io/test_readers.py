@@ -126,3 +126,28 @@ def test_long_lines_are_read_in_bounded_pieces_and_hidden_files_skipped(tmp_path
     assert [d.text for d in reader.run()] == ["after"]
     c = _counters(reader)
     assert c["line_too_long"] == 1 and c["hidden_skipped"] == 1 and "bad_line" not in c
+
+
+def test_lone_surrogate_escapes_are_repaired_counted_and_named(tmp_path):
+    """JSON may escape a lone UTF-16 surrogate ("\\ud800"), which no UTF-8 writer, Arrow or fastText
+    takes: the reader writes U+FFFD for it, counts and names the line; a valid escaped pair stays one
+    character."""
+    lines = [
+        '{"text": "fine \\ud83d\\ude00 pair", "url": "http://a"}',
+        '{"text": "broken \\ud800 here", "url": "http://b/\\udcff", "metadata": {"tags": ["x\\ud800"]}}',
+        '{"text": "plain"}',
+    ]
+    (tmp_path / "s.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    messages: list[str] = []
+    sink = logger.add(lambda m: messages.append(str(m)), level="WARNING")
+    try:
+        reader = CorpusReader(str(tmp_path))
+        docs = list(reader.run())
+    finally:
+        logger.remove(sink)
+    assert [d.text for d in docs] == ["fine \U0001f600 pair", "broken \ufffd here", "plain"]
+    assert docs[1].metadata["url"] == "http://b/\ufffd" and docs[1].metadata["tags"] == ["x\ufffd"]
+    for d in docs:  # every string encodes as UTF-8 now (this raises otherwise)
+        assert d.text.encode("utf-8") and json.dumps(d.metadata, ensure_ascii=False).encode("utf-8")
+    assert _counters(reader)["repaired_surrogates"] == 1
+    assert any("s.jsonl: line 2" in m and "surrogate" in m for m in messages), messages

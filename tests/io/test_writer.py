@@ -124,3 +124,18 @@ def test_readable_by_duckdb_and_hf_datasets(tmp_path):
     dset = datasets.load_dataset("parquet", data_files=str(tmp_path / "*.parquet"), split="train",
                                  cache_dir=str(tmp_path / "hf_cache"))
     assert dset.num_rows == 9 and dset.column_names == COLUMNS
+
+
+def test_lone_surrogates_in_a_document_are_written_as_replacement_characters(tmp_path):
+    """A document from any reader may carry a lone surrogate (Arrow cannot encode it): the shard is
+    written with U+FFFD in its place, the document counted, the others untouched."""
+    docs = [
+        Document(text="clean text", id="a", metadata={"language": "en"}),
+        Document(text="broken \ud800 text", id="b", metadata={"language": "en", "url": "http://x/\udcff"}),
+    ]
+    w = ShardedParquetWriter(str(tmp_path))
+    list(w.run(iter(docs)))
+    rows = [r for s in list_shards(str(tmp_path)) for r in iter_records(s)]
+    assert [(r["id"], r["text"]) for r in rows] == [("a", "clean text"), ("b", "broken \ufffd text")]
+    assert rows[1]["url"] == "http://x/\ufffd"
+    assert w.stats.to_dict()["stats"]["repaired_surrogates"] == 1

@@ -604,3 +604,15 @@ def test_news_register_marks_a_report_whatever_its_medical_terms(lang):
     # switched off in thresholds.json, the same document passes
     assert MedicalKeywordFilter(languages=[lang], news=False).filter(
         Document(text=doc.text, id="r2", metadata={"language": lang})) is True
+
+
+def test_lone_surrogate_in_a_document_is_scored_not_a_crash():
+    """A str may hold a lone surrogate (JSON "\\ud800" through a reader that keeps it): it is scored
+    as U+FFFD, by the language's list and by script routing alike."""
+    text = EN_MEDICAL.replace("dyspnea.", "dyspnea \ud800.")
+    clean = EN_MEDICAL.replace("dyspnea.", "dyspnea \ufffd.")
+    assert score_text(text, "en") == score_text(clean, "en")
+    for flt, meta in ((MedicalKeywordFilter(languages=["en"]), {"language": "en"}),
+                      (MedicalKeywordFilter(route_by_script=True), {})):
+        doc = Document(text=text, id="s", metadata=dict(meta))
+        assert flt.filter(doc) is True and doc.metadata["med_kw_lang"] == "en"

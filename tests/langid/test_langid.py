@@ -137,3 +137,18 @@ def test_short_line_over_predicted_labels_give_way_to_a_wanted_language(monkeypa
     assert predict_language("Cada unidad tiene su nombre. " * 10, prefer=wanted)[0] == "ceb"  # not short
     top["now"] = "pt"
     assert predict_language("Cada unidade tem o seu nome.", prefer=wanted)[0] == "pt"  # a real language
+
+
+def test_lone_surrogates_are_judged_as_replacement_characters_and_counted():
+    """fastText takes no lone surrogate (a JSON "\\ud800" kept by a reader): the text is judged with
+    U+FFFD in its place, short and long alike, and the block counts it."""
+    line = "Le patient a été hospitalisé pour une pneumonie \ud800 sévère."
+    fixed = line.replace("\ud800", "\ufffd")
+    assert predict_language(line) == predict_language(fixed)
+    long = " ".join([line] * 60)
+    assert predict_language(long) == predict_language(long.replace("\ud800", "\ufffd"))
+    block = LanguageID()
+    doc = Document(text=line, id="s")
+    assert block.filter(doc) is True and doc.metadata["language"] == "fr"
+    assert block.stats.to_dict()["stats"]["repaired_surrogates"] == 1
+    assert LanguageID().filter(Document(text=long, id="l")) is True
