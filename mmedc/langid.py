@@ -454,6 +454,7 @@ class DeclareLanguage(PipelineStep):
     """
 
     name = "🏷 Declared language"
+    type = "🏷 - LABEL"
 
     def __init__(
         self, language: str | None = None, path_pattern: str | None = DEFAULT_PATH_PATTERN, root: str = ""

@@ -186,6 +186,13 @@ class CorpusReader(BaseDiskReader):
     # -- one record -> Document, or a counted skip ---------------------------------------------
     def _make_document(self, row: dict[str, Any], filepath: str, index: int) -> Document | None:
         text = row.pop(self.text_key, None)
+        if isinstance(text, (bytes, bytearray)):  # a binary text column: its bytes should be UTF-8
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as e:
+                self.stat_update("invalid_utf8")
+                self._warnings.warn(f"row {index}: text is not UTF-8 ({e.reason} at byte {e.start}); skipped")
+                return None
         if not isinstance(text, str):
             self.stat_update("non_string_text")
             if text is not None:

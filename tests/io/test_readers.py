@@ -151,3 +151,20 @@ def test_lone_surrogate_escapes_are_repaired_counted_and_named(tmp_path):
         assert d.text.encode("utf-8") and json.dumps(d.metadata, ensure_ascii=False).encode("utf-8")
     assert _counters(reader)["repaired_surrogates"] == 1
     assert any("s.jsonl: line 2" in m and "surrogate" in m for m in messages), messages
+
+
+def test_binary_text_column_is_decoded_and_bad_utf8_counted(tmp_path):
+    """Some datasets store text as binary: UTF-8 bytes are read as text, other bytes counted and named."""
+    pq.write_table(pa.table({"text": pa.array(["caf\u00e9 ok".encode(), b"\xff\xfe not utf-8", None], pa.binary())}),
+                   tmp_path / "bin.parquet")
+    messages: list[str] = []
+    sink = logger.add(lambda m: messages.append(str(m)), level="WARNING")
+    try:
+        reader = CorpusReader(str(tmp_path))
+        docs = list(reader.run())
+    finally:
+        logger.remove(sink)
+    assert [d.text for d in docs] == ["caf\u00e9 ok"]
+    c = _counters(reader)
+    assert c["invalid_utf8"] == 1 and c["non_string_text"] == 1
+    assert any("bin.parquet: row 1: text is not UTF-8" in m for m in messages), messages
