@@ -616,3 +616,21 @@ def test_lone_surrogate_in_a_document_is_scored_not_a_crash():
                       (MedicalKeywordFilter(route_by_script=True), {})):
         doc = Document(text=text, id="s", metadata=dict(meta))
         assert flt.filter(doc) is True and doc.metadata["med_kw_lang"] == "en"
+
+
+@pytest.mark.parametrize("lang,text", [
+    ("en", "The actor was rushed to hospital on Monday with a suspected stroke, his wife said. According to her, he "
+           "woke with a severe headache and weakness in his left arm. A CT scan confirmed an ischemic stroke, and he "
+           "received thrombolysis and anticoagulants in the intensive care unit. He had a myocardial infarction and "
+           "coronary artery bypass grafting years ago. Fans left messages of support online."),
+    ("ru", "Известный актёр госпитализирован с подозрением на инсульт, сообщила его супруга. По её словам, утром он "
+           "пожаловался на сильную головную боль и слабость в левой руке. Компьютерная томография подтвердила "
+           "ишемический инсульт, ему назначены тромболитическая терапия и антикоагулянты. Ранее он перенёс инфаркт "
+           "миокарда и аортокоронарное шунтирование. Поклонники актёра оставляют слова поддержки."),
+])
+def test_news_of_a_public_figures_stroke_is_a_report_however_clinical(lang, text):
+    """The issue's case: a public figure hospitalised with a stroke, dense in clinical words. The
+    public figure, the day, the reporting and the fans make three markers or more."""
+    doc = Document(text=text, id="n", metadata={"language": lang})
+    assert MedicalKeywordFilter(languages=[lang]).filter(doc) == (False, "news_report"), doc.metadata
+    assert doc.metadata["med_kw_news"] >= 3 and doc.metadata["med_kw_content"] >= 6
