@@ -349,6 +349,20 @@ CHINESE = ("高血压是基层医疗中最常见的慢性疾病，长期血压�
            "糖尿病患者应定期检查血糖、糖化血红蛋白和尿微量白蛋白，并在医生指导下调整用药。") * 4
 
 
+def test_min_filter3_is_pillows_min_filter_pixel_for_pixel():
+    """The thickening filter is numpy's, for speed: it must give Pillow's MinFilter(3) exactly,
+    edges included, on any size (one-pixel images too)."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (1, 7), (5, 1), (2, 3), (64, 97), (301, 211)]:
+        image = Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8))
+        ours = np.asarray(ocr_mod.min_filter3(image))
+        assert ours.shape == shape
+        assert np.array_equal(ours, np.asarray(image.filter(ImageFilter.MinFilter(3)))), shape
+
+
 def test_thin_chinese_strokes_are_thickened_and_heavy_ones_left_alone():
     if not can_render("zh"):
         pytest.skip("font missing")
