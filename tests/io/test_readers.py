@@ -16,6 +16,17 @@ def _counters(block):
     return block.stats.to_dict()["stats"]
 
 
+def _read_logging_warnings(reader: CorpusReader):
+    """``(documents, reader, warning messages)`` of one run of ``reader``."""
+    messages: list[str] = []
+    sink = logger.add(lambda m: messages.append(str(m)), level="WARNING")
+    try:
+        docs = list(reader.run())
+    finally:
+        logger.remove(sink)
+    return docs, reader, messages
+
+
 def test_reads_parquet_and_jsonl_with_metadata(tmp_path):
     pq.write_table(pa.table({"text": ["un texte", "another"], "url": ["http://a", "http://b"],
                              "source": ["mC4", "OSCAR"], "timestamp": ["2020", "2021"]}), tmp_path / "a.parquet")
@@ -138,13 +149,7 @@ def test_lone_surrogate_escapes_are_repaired_counted_and_named(tmp_path):
         '{"text": "plain"}',
     ]
     (tmp_path / "s.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    messages: list[str] = []
-    sink = logger.add(lambda m: messages.append(str(m)), level="WARNING")
-    try:
-        reader = CorpusReader(str(tmp_path))
-        docs = list(reader.run())
-    finally:
-        logger.remove(sink)
+    docs, reader, messages = _read_logging_warnings(CorpusReader(str(tmp_path)))
     assert [d.text for d in docs] == ["fine \U0001f600 pair", "broken \ufffd here", "plain"]
     assert docs[1].metadata["url"] == "http://b/\ufffd" and docs[1].metadata["tags"] == ["x\ufffd"]
     for d in docs:  # every string encodes as UTF-8 now (this raises otherwise)
@@ -157,13 +162,7 @@ def test_binary_text_column_is_decoded_and_bad_utf8_counted(tmp_path):
     """Some datasets store text as binary: UTF-8 bytes are read as text, other bytes counted and named."""
     pq.write_table(pa.table({"text": pa.array(["caf\u00e9 ok".encode(), b"\xff\xfe not utf-8", None], pa.binary())}),
                    tmp_path / "bin.parquet")
-    messages: list[str] = []
-    sink = logger.add(lambda m: messages.append(str(m)), level="WARNING")
-    try:
-        reader = CorpusReader(str(tmp_path))
-        docs = list(reader.run())
-    finally:
-        logger.remove(sink)
+    docs, reader, messages = _read_logging_warnings(CorpusReader(str(tmp_path)))
     assert [d.text for d in docs] == ["caf\u00e9 ok"]
     c = _counters(reader)
     assert c["invalid_utf8"] == 1 and c["non_string_text"] == 1
