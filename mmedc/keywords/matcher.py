@@ -270,8 +270,9 @@ class KeywordMatcher:
 
     def _scan(self, data: bytes, nwin: int) -> tuple[list[int], int, int, list[int]]:
         """One pass over normalised UTF-8 ``data``: the pattern of every counted match (blockers
-        are not counted), the characters and bytes stems and plural endings add to their patterns'
-        lengths, and the matched bytes in each of ``nwin`` equal windows (only when ``nwin > 1``).
+        are not counted), the characters that stems and plural endings add to their patterns' lengths,
+        the bytes that stems add (a plural ending counts in the density, not in the windows), and the
+        matched bytes in each of ``nwin`` equal windows (only when ``nwin > 1``).
 
         The loop runs once per automaton match, so it does the least per match: one table lookup
         says whether the byte before or after a match is a word character, a separator or part of a
