@@ -295,8 +295,9 @@ class CorpusReader(BaseDiskReader):
         lower = filepath.lower()
         reader = self._read_parquet if lower.endswith(PARQUET_SUFFIXES) else self._read_jsonl
         if not lower.endswith(PARQUET_SUFFIXES + JSONL_SUFFIXES):
-            self.stat_update("bad_file")
-            logger.error(f"{filepath}: not a Parquet or jsonl file (by its extension); skipped")
+            # a dataset folder's README.md, LICENSE or checksums: not input, counted and named, no error
+            self.stat_update("skipped_not_data")
+            logger.info(f"{filepath}: not a Parquet or jsonl file (by its extension); skipped")
             return
         try:
             yield from reader(filepath)

@@ -167,3 +167,16 @@ def test_binary_text_column_is_decoded_and_bad_utf8_counted(tmp_path):
     c = _counters(reader)
     assert c["invalid_utf8"] == 1 and c["non_string_text"] == 1
     assert any("bin.parquet: row 1: text is not UTF-8" in m for m in messages), messages
+
+
+def test_files_that_are_not_data_are_skipped_and_counted_without_an_error(tmp_path):
+    """A Hugging Face dataset folder holds README.md and LICENSE beside its data: skipped, counted,
+    no warning; the data files are read."""
+    pq.write_table(pa.table({"text": ["a document"]}), tmp_path / "train.parquet")
+    (tmp_path / "README.md").write_text("# a dataset card\n", encoding="utf-8")
+    (tmp_path / "LICENSE").write_text("MIT\n", encoding="utf-8")
+    docs, reader, messages = _read_logging_warnings(CorpusReader(str(tmp_path)))
+    assert [d.text for d in docs] == ["a document"]
+    c = _counters(reader)
+    assert c["skipped_not_data"] == 2 and "bad_file" not in c
+    assert messages == []
