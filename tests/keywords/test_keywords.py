@@ -634,3 +634,11 @@ def test_news_of_a_public_figures_stroke_is_a_report_however_clinical(lang, text
     doc = Document(text=text, id="n", metadata={"language": lang})
     assert MedicalKeywordFilter(languages=[lang]).filter(doc) == (False, "news_report"), doc.metadata
     assert doc.metadata["med_kw_news"] >= 3 and doc.metadata["med_kw_content"] >= 6
+
+
+def test_news_markers_inside_drug_names_do_not_count():
+    """ファン ("fans") is a news marker, and part of リファンピシン (rifampicin): the drug name, listed as an
+    ordinary word of the markers' list, consumes it; fans still count."""
+    markers = kw.get_news_matcher("ja")
+    assert markers.distinct(kw.prepare_text("結核にはリファンピシンとイソニアジドを併用する。")[0]) == 0
+    assert markers.distinct(kw.prepare_text("会場にはファンが集まった。")[0]) == 1
