@@ -187,7 +187,35 @@ def main(argv: list[str] | None = None) -> int:
     print("MMedC: the original release's rule with its own lists and thresholds (benchmarks/_seed_rule.py)")
     print("positives for zh/ja are project-written (benchmarks/_cjk_eval.py); other languages are real data")
     bundled_sample(thresholds, cov)
+    news_pages(args.data.parent / "web" / "aeb" / "ground-truth.json")
     return 0
+
+
+def news_pages(path: Path) -> None:
+    """Third check, out of the dev sets: the article text of real web pages (``web/aeb``, mostly news,
+    some health pages; no medical labels), in the six languages by language ID. Prints what the full
+    filter (news test included) and the MMedC rule keep, with the URLs, to be read by a person."""
+    if not path.is_file():
+        return
+    from mmedc.langid import predict_language
+
+    pages = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    for item in pages.values():
+        text = item.get("articleBody") or ""
+        lang = predict_language(text)[0] if len(text) >= 200 else ""
+        if lang in LANGS:
+            rows.append((lang, text, item.get("url", "")))
+    flt = MedicalKeywordFilter()
+    ours = [flt.filter(Document(text=t, id=u, metadata={"language": lang})) is True for lang, t, u in rows]
+    theirs = [FastOriginalRule(lang).keep(t) for lang, t, _ in rows]
+    by_lang = {lang: sum(1 for r in rows if r[0] == lang) for lang in LANGS}
+    print(f"\nreal web pages ({path.parent.name}: article text, mostly news; no labels): {len(rows)} pages "
+          f"({', '.join(f'{k} {v}' for k, v in by_lang.items() if v)}); kept by mmedc {sum(ours)}, "
+          f"by the MMedC rule {sum(theirs)}")
+    for (lang, _t, url), o, t in zip(rows, ours, theirs):
+        if o or t:
+            print(f"  {'mmedc' if o else '     '} {'MMedC' if t else '     '} {lang} {url[:100]}")
 
 
 def bundled_sample(thresholds: dict[str, tuple[int, float]], cov: dict[str, float]) -> None:
