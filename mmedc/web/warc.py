@@ -312,13 +312,15 @@ class WarcHtmlReader(WarcReader):
 
         it = None
         offset = 0
+        f = None
         try:
             with self.data_folder.open(filepath, "rb", compression=None) as f:
                 it = ArchiveIterator(f)
                 for ri, record in enumerate(it):
                     offset = it.offset
                     with self.track_time():
-                        if record.length is None:  # no Content-Length: cut inside its WARC headers
+                        if record.length is None or not _declared_length(record):
+                            # no Content-Length, or an empty one: cut inside its WARC headers
                             data, why = None, "truncated_record"
                         else:
                             data, why = record_to_dict(record, self.max_record_bytes)
@@ -348,12 +350,48 @@ class WarcHtmlReader(WarcReader):
                     self.stat_update("truncated_record")
                     warn(f"file ends inside a record at offset {it.offset}: truncated, skipped")
         except (ArchiveLoadFailed, OSError, EOFError, ValueError, AttributeError) as e:
-            # warcio raises AttributeError on a file cut inside a record's WARC headers
-            self.stat_update("broken_warc")
+            # warcio raises AttributeError (or fails to load) on a file cut inside a record's WARC headers
             at = it.offset if it is not None else offset
-            logger.error(f"{filepath}: unreadable WARC after offset {at}, stopped reading it: {e!r}")
+            if it is not None and _cut_in_headers(self.data_folder, filepath, at):
+                self.stat_update("truncated_record")
+                warn(f"file ends inside the WARC headers of the record at offset {at}: truncated, skipped")
+            else:
+                self.stat_update("broken_warc")
+                logger.error(f"{filepath}: unreadable WARC after offset {at}, stopped reading it: {e!r}")
         if warned > self.max_warnings:
             logger.warning(f"{filepath}: {warned - self.max_warnings} more warnings like these")
+
+
+def _declared_length(record: Any) -> bool:
+    """Whether the record's ``Content-Length`` header holds a number (a cut can leave it empty)."""
+    value = record.rec_headers.get_header("Content-Length")
+    return value is None or value.strip().isdigit()
+
+
+def _cut_in_headers(folder: Any, filepath: str, offset: int, limit: int = 1 << 16) -> bool:
+    """True when what follows ``offset`` to the end of the file is the start of a WARC record that
+    stops inside its headers (a killed writer, a cut download), not damage in the middle of a file:
+    less than ``limit`` bytes, which (inflated when gzip) begin as a WARC version line and hold no
+    end of a header block."""
+    import zlib
+
+    try:
+        with folder.open(filepath, "rb", compression=None) as f:
+            f.seek(offset)
+            tail = f.read(limit + 1)
+    except (OSError, ValueError):
+        return False
+    if not tail or len(tail) > limit:
+        return False
+    if tail[:2] == b"\x1f\x8b":
+        try:
+            tail = zlib.decompressobj(wbits=31).decompress(tail, limit)
+        except zlib.error:
+            return False
+    tail = tail.lstrip(b"\r\n")
+    if len(tail) < 5:  # cut inside the version line
+        return bool(tail) and b"WARC/".startswith(tail)
+    return tail.startswith(b"WARC/") and b"\r\n\r\n" not in tail
 
 
 def _ends_inside_a_record(f: Any, offset: int) -> bool:

@@ -317,7 +317,8 @@ def test_truncated_records_are_counted_never_emitted(tmp_path):
         docs, stats = _read(folder)
         # every emitted document is a whole page; the damaged one is counted, never emitted
         assert all(d.text == pages[d.metadata["url"]].decode() for d in docs)
-        damaged = stats.get("truncated_record", 0) + stats.get("broken_warc", 0)
+        assert "broken_warc" not in stats, (cut - start, stats)  # a cut at the end is a truncation
+        damaged = stats.get("truncated_record", 0)
         urls = [d.metadata["url"] for d in docs]
         if cut > end - 8:  # only the gzip trailer (CRC, size) is missing: the record itself is whole
             assert urls == list(pages)[:4] and damaged == 0
@@ -339,6 +340,38 @@ def test_truncated_records_are_counted_never_emitted(tmp_path):
     (folder / "c.warc").write_bytes(buf.getvalue()[:-200])
     docs, stats = _read(folder)
     assert [d.metadata["url"] for d in docs] == list(pages)[:1] and stats["truncated_record"] == 1
+
+
+def test_cut_inside_the_last_headers_is_a_truncation_and_damage_mid_file_is_a_broken_warc(tmp_path):
+    """Every cut inside the WARC headers of the last record (plain and gzip) is counted as
+    ``truncated_record``, the records before it kept; bytes that are no WARC in the middle of a file
+    stop the reading as ``broken_warc``."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    pages = _pages(3)
+    for gz in (False, True):
+        buf = io.BytesIO()
+        ww = WARCWriter(buf, gzip=gz)
+        starts = []
+        for u, body in pages.items():
+            starts.append(buf.tell())
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            ww.write_record(ww.create_warc_record(u, "response", payload=io.BytesIO(body), http_headers=http))
+        data = buf.getvalue()
+        name = "c.warc.gz" if gz else "c.warc"
+        for cut in range(starts[2] + 1, starts[2] + 300, 13):  # the headers of the last record and a bit more
+            folder = tmp_path / f"{gz}-{cut}"
+            folder.mkdir()
+            (folder / name).write_bytes(data[:cut])
+            docs, stats = _read(folder)
+            assert [d.metadata["url"] for d in docs] == list(pages)[:2], (gz, cut - starts[2])
+            assert stats.get("truncated_record") == 1 and "broken_warc" not in stats, (gz, cut - starts[2], stats)
+        folder = tmp_path / f"{gz}-garbage"
+        folder.mkdir()
+        (folder / name).write_bytes(data[: starts[1]] + b"no WARC here\r\n\r\nat all" + data[starts[1]:])
+        docs, stats = _read(folder)
+        assert [d.metadata["url"] for d in docs] == list(pages)[:1] and stats["broken_warc"] == 1
 
 
 def test_oversized_records_are_skipped_unread(tmp_path):
