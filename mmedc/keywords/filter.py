@@ -29,10 +29,17 @@ from mmedc.keywords.lists import (
     load_coverage,
     load_news_report_markers,
     load_news_settings,
+    load_research_settings,
     load_thresholds,
     normalize_language,
 )
-from mmedc.keywords.matcher import KeywordMatcher, get_matcher, get_news_matcher, prepare_text
+from mmedc.keywords.matcher import (
+    KeywordMatcher,
+    get_marker_matcher,
+    get_matcher,
+    get_news_matcher,
+    prepare_text,
+)
 from mmedc.lang import LANGUAGES
 
 __all__ = ["MedicalKeywordFilter", "script_candidates"]
@@ -106,7 +113,13 @@ class MedicalKeywordFilter(BaseFilter):
         news: the news test of ``thresholds.json``: a document that passes every other test but
             carries at least ``news.min_markers`` distinct news markers (``<lang>.news``: said,
             spokesman, condolences...) needs ``news.extra_content`` more content terms (reason
-            ``news_report``); matched on those survivors only. ``False`` turns it off.
+            ``news_report``), and one with ``news.report_markers`` is a news report whatever its
+            terms; matched on those survivors only. ``False`` turns it off.
+        research: the research test of ``thresholds.json``: a document that misses a threshold but
+            carries at least ``research.min_markers`` distinct markers of a research report
+            (``<lang>.research``: the aim of this study, we examined, participants, results:) is
+            held to the lower thresholds of that section (``med_kw_research`` says how many it
+            carries). Only languages with such a list (en) use it. ``False`` turns it off.
         keyword_dir: folder with ``<lang>.txt`` and ``thresholds.json`` (default: the shipped lists).
         top_k: number of most frequent terms written to ``med_kw_top``.
         route_by_script: a document without a language is scored with the lists of its script
@@ -117,8 +130,9 @@ class MedicalKeywordFilter(BaseFilter):
             that decision without a second pass (the stage after language ID).
         exclusion_writer: datatrove writer receiving dropped documents (with ``filter_reason``).
 
-    Writes ``med_kw_count``, ``med_kw_density``, ``med_kw_coverage`` and ``med_kw_top``
-    (``[[term, occurrences], ...]``) and ``med_kw_lang`` (the list used) to each scored document's metadata. Drop reasons: ``empty``,
+    Writes ``med_kw_count``, ``med_kw_density``, ``med_kw_content``, ``med_kw_coverage``, ``med_kw_top``
+    (``[{"term": ..., "count": ...}, ...]``) and ``med_kw_lang`` (the list used) to each scored document's
+    metadata, ``med_kw_news`` and ``med_kw_research`` where those tests ran. Drop reasons: ``empty``,
     ``invalid_text``, ``no_language``, ``unsupported_language``, ``too_few_keywords``,
     ``low_density``, ``low_coverage``, ``few_content_terms``, ``news_report``.
     """
@@ -137,6 +151,7 @@ class MedicalKeywordFilter(BaseFilter):
         min_coverage: float | None = None,
         min_content: int | None = None,
         news: bool = True,
+        research: bool = True,
         window_bytes: int | None = None,
         window_density: float | None = None,
         keyword_dir: str | Path | Traversable | None = None,
@@ -181,6 +196,7 @@ class MedicalKeywordFilter(BaseFilter):
                             for lang in self.languages}
         self.news_markers, self.news_extra = load_news_settings(self.keyword_dir) if news else (0, 0)
         self.news_report = load_news_report_markers(self.keyword_dir) if news else 0
+        self.research = load_research_settings(self.keyword_dir) if research else None
         coverage = load_coverage(self.keyword_dir)
         self.min_coverage = float(coverage["min_coverage"] if min_coverage is None else min_coverage)
         self.window_bytes = int(coverage["window_bytes"] if window_bytes is None else window_bytes)
@@ -193,10 +209,11 @@ class MedicalKeywordFilter(BaseFilter):
             get_matcher(lang, self.keyword_dir)
         self._matchers: dict[str, KeywordMatcher] = {}  # this block's matchers, looked up once
         self._news: dict[str, KeywordMatcher | None] = {}
+        self._markers: dict[str, KeywordMatcher | None] = {}  # research markers
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_matchers"], state["_news"] = {}, {}  # a worker takes its process-wide matchers (get_matcher)
+        state["_matchers"], state["_news"], state["_markers"] = {}, {}, {}  # a worker takes the process-wide ones
         return state
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
@@ -247,14 +264,17 @@ class MedicalKeywordFilter(BaseFilter):
         meta["med_kw_top"] = [{"term": t, "count": c} for t, c in score.top_terms]  # structs: every datatrove writer stores them
         self.stat_update(_STAT_KEYS.get(lang) or f"lang_{lang}")
         min_count, min_density = self.thresholds[lang]
+        reason = None
         if score.count < min_count:
-            return False, "too_few_keywords"
-        if score.density < min_density:
-            return False, "low_density"
-        if score.coverage < self.min_coverage:
-            return False, "low_coverage"
-        if score.content < self.min_content[lang]:
-            return False, "few_content_terms"
+            reason = "too_few_keywords"
+        elif score.density < min_density:
+            reason = "low_density"
+        elif score.coverage < self.min_coverage:
+            reason = "low_coverage"
+        elif score.content < self.min_content[lang]:
+            reason = "few_content_terms"
+        if reason is not None and not self._research_report(meta, data, lang, score):
+            return False, reason
         if self.news_markers or self.news_report:
             markers = self._news.get(lang, False)
             if markers is False:
@@ -268,6 +288,24 @@ class MedicalKeywordFilter(BaseFilter):
                 ):
                     return False, "news_report"
         return True
+
+    def _research_report(self, meta: dict, data: bytes, lang: str, score) -> bool:
+        """Whether a document that missed a threshold is a research report that reaches the lower ones
+        of ``thresholds.json``'s ``research`` section: a report of a study (its aims, methods and
+        results: ``<lang>.research``) is medical text with fewer disease or drug names than a textbook."""
+        spec = self.research
+        if spec is None or score.count < spec["min_count"] or score.content < spec["min_content"]:
+            return False
+        if score.density < spec["min_density"] or score.coverage < spec["min_coverage"]:
+            return False
+        markers = self._markers.get(lang, False)
+        if markers is False:
+            markers = self._markers[lang] = get_marker_matcher(lang, "research", self.keyword_dir)
+        if markers is None:
+            return False
+        found = markers.distinct(data)
+        meta["med_kw_research"] = found
+        return found >= spec["min_markers"]
 
     def _routed(self, doc: Document, text: str) -> bool | tuple[bool, str]:
         """Score with each candidate list of the document's script; the first that passes decides."""

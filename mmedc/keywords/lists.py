@@ -39,8 +39,11 @@ __all__ = [
     "load_context_categories",
     "load_coverage",
     "load_keyword_list",
+    "load_marker_list",
     "load_news_list",
+    "load_news_report_markers",
     "load_news_settings",
+    "load_research_settings",
     "load_thresholds",
     "normalize_language",
     "parse_keyword_list",
@@ -262,14 +265,20 @@ def load_content_thresholds(keyword_dir: str | Path | Traversable | None = None)
     return out
 
 
-def load_news_list(lang: str, keyword_dir: str | Path | Traversable | None = None) -> KeywordList | None:
-    """Load ``<keyword_dir>/<lang>.news``, the language's news markers (same format as the lists:
-    words of reporting and public reaction, not of medicine); ``None`` when there is none."""
+def load_marker_list(lang: str, kind: str, keyword_dir: str | Path | Traversable | None = None) -> KeywordList | None:
+    """Load ``<keyword_dir>/<lang>.<kind>``, a list of register markers in the lists' format: ``news``
+    (words of reporting, the news register, public figures) or ``research`` (words of a research
+    report: aims, methods, results); ``None`` when the language has none."""
     code = normalize_language(lang) or ""
-    path = keyword_folder(keyword_dir) / f"{code}.news"
+    path = keyword_folder(keyword_dir) / f"{code}.{kind}"
     if not code or not path.is_file():
         return None
     return parse_keyword_list(path.read_text(encoding="utf-8"), code, str(path))
+
+
+def load_news_list(lang: str, keyword_dir: str | Path | Traversable | None = None) -> KeywordList | None:
+    """Load ``<keyword_dir>/<lang>.news``, the language's news markers (:func:`load_marker_list`)."""
+    return load_marker_list(lang, "news", keyword_dir)
 
 
 def load_news_settings(keyword_dir: str | Path | Traversable | None = None) -> tuple[int, int]:
@@ -285,6 +294,24 @@ def load_news_settings(keyword_dir: str | Path | Traversable | None = None) -> t
         return int(spec.get("min_markers", 0)), int(spec.get("extra_content", 0))
     except (AttributeError, TypeError, ValueError):
         raise ValueError(f"{path}: news needs integer min_markers and extra_content") from None
+
+
+def load_research_settings(keyword_dir: str | Path | Traversable | None = None) -> dict[str, float] | None:
+    """The ``research`` section of ``thresholds.json``: a document in the register of a research report
+    (at least ``min_markers`` distinct markers of ``<lang>.research``) is held to these lower
+    ``min_count``, ``min_content``, ``min_density`` and ``min_coverage``; ``None`` when not set."""
+    try:
+        raw, path = _read_thresholds_file(keyword_dir)
+    except FileNotFoundError:
+        return None
+    spec = raw.get("research")
+    if not spec:
+        return None
+    keys = ("min_markers", "min_count", "min_content", "min_density", "min_coverage")
+    try:
+        return {k: float(spec[k]) for k in keys}
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{path}: research needs numbers for {', '.join(keys)}") from None
 
 
 def load_news_report_markers(keyword_dir: str | Path | Traversable | None = None) -> int:

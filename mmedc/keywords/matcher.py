@@ -42,12 +42,13 @@ from mmedc.keywords.lists import (
     KeywordList,
     load_context_categories,
     load_keyword_list,
-    load_news_list,
+    load_marker_list,
     normalize_language,
 )
 
 __all__ = [
-    "PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "clear_matchers", "get_matcher", "get_news_matcher",
+    "PLURAL_SUFFIXES", "KeywordMatcher", "KeywordScore", "clear_matchers", "get_marker_matcher", "get_matcher",
+    "get_news_matcher",
     "normalize_text", "prepare_text", "score_text",
 ]
 
@@ -392,20 +393,28 @@ def get_matcher(lang: str, keyword_dir: str | Path | Traversable | None = None) 
 def clear_matchers() -> None:
     """Forget the process-wide matchers (the next call loads the lists and builds the automata again)."""
     _MATCHERS.clear()
-    _NEWS.clear()
+    _MARKERS.clear()
 
 
-_NEWS: dict[tuple[str, str], KeywordMatcher | None] = {}
+_MARKERS: dict[tuple[str, str, str], KeywordMatcher | None] = {}
+
+
+def get_marker_matcher(
+    lang: str, kind: str, keyword_dir: str | Path | Traversable | None = None
+) -> KeywordMatcher | None:
+    """The process-wide matcher of ``lang``'s ``<lang>.<kind>`` markers (``news``, ``research``), or
+    ``None`` when the language has no such list."""
+    code = normalize_language(lang) or ""
+    key = (code, kind, str(keyword_dir or KEYWORD_DIR))
+    if key not in _MARKERS:
+        markers = load_marker_list(code, kind, keyword_dir)
+        _MARKERS[key] = KeywordMatcher(markers) if markers is not None else None
+    return _MARKERS[key]
 
 
 def get_news_matcher(lang: str, keyword_dir: str | Path | Traversable | None = None) -> KeywordMatcher | None:
     """The process-wide matcher of ``lang``'s news markers (``<lang>.news``), or ``None`` without one."""
-    code = normalize_language(lang) or ""
-    key = (code, str(keyword_dir or KEYWORD_DIR))
-    if key not in _NEWS:
-        markers = load_news_list(code, keyword_dir)
-        _NEWS[key] = KeywordMatcher(markers) if markers is not None else None
-    return _NEWS[key]
+    return get_marker_matcher(lang, "news", keyword_dir)
 
 
 def score_text(

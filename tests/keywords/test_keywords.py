@@ -642,3 +642,36 @@ def test_news_markers_inside_drug_names_do_not_count():
     markers = kw.get_news_matcher("ja")
     assert markers.distinct(kw.prepare_text("結核にはリファンピシンとイソニアジドを併用する。")[0]) == 0
     assert markers.distinct(kw.prepare_text("会場にはファンが集まった。")[0]) == 1
+
+
+RESEARCH_ABSTRACT = (
+    "Background: Older adults who live alone may use emergency services more often. The aim of this study "
+    "was to examine whether living alone predicts emergency department visits. Methods: We analysed data "
+    "from a national survey of 4,812 participants aged 70 years and older, followed for five years. "
+    "Respondents reported their living arrangements at baseline. Results: Living alone was associated "
+    "with more visits after adjustment for dementia, hip fracture and income, and the difference was statistically "
+    "significant among women. Conclusions: Services that check on older people living alone deserve study."
+)
+ECONOMICS_ABSTRACT = (
+    "Background: Small firms may respond to tax credits differently. The aim of this study was to examine "
+    "whether a regional credit changed investment. Methods: We analysed data from 4,812 firms followed for "
+    "five years; respondents reported investment at baseline. Results: The credit was associated with more "
+    "investment, and the difference was statistically significant in manufacturing. Conclusions: Credits "
+    "work best where capital is scarce."
+)
+
+
+def test_a_research_report_with_few_medical_terms_is_held_to_the_research_thresholds():
+    """Health-services research names few diseases or drugs: in the register of a research report
+    (aims, methods, results) it passes on the lower thresholds of thresholds.json's research section;
+    the same register without medical terms does not, and research=False restores the usual ones."""
+    spec = kw.load_research_settings()
+    assert spec["min_markers"] == 3 and spec["min_count"] < kw.load_thresholds()["en"][0]
+    doc = Document(text=RESEARCH_ABSTRACT, id="r", metadata={"language": "en"})
+    plain = MedicalKeywordFilter(languages=["en"], research=False)
+    assert plain.filter(Document(text=RESEARCH_ABSTRACT, id="p", metadata={"language": "en"}))[0] is False
+    assert MedicalKeywordFilter(languages=["en"]).filter(doc) is True, doc.metadata
+    assert doc.metadata["med_kw_research"] >= 3 and doc.metadata["med_kw_content"] < kw.load_content_thresholds()["en"]
+    econ = Document(text=ECONOMICS_ABSTRACT, id="e", metadata={"language": "en"})
+    assert MedicalKeywordFilter(languages=["en"]).filter(econ)[0] is False
+    assert kw.get_marker_matcher("fr", "research") is None  # only languages with a list use it
