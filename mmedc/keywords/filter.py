@@ -197,6 +197,7 @@ class MedicalKeywordFilter(BaseFilter):
         self.news_markers, self.news_extra = load_news_settings(self.keyword_dir) if news else (0, 0)
         self.news_report = load_news_report_markers(self.keyword_dir) if news else 0
         self.research = load_research_settings(self.keyword_dir) if research else None
+        self.research_voice = frozenset(self.research["voice_categories"]) if self.research else frozenset()
         coverage = load_coverage(self.keyword_dir)
         self.min_coverage = float(coverage["min_coverage"] if min_coverage is None else min_coverage)
         self.window_bytes = int(coverage["window_bytes"] if window_bytes is None else window_bytes)
@@ -303,9 +304,11 @@ class MedicalKeywordFilter(BaseFilter):
             markers = self._markers[lang] = get_marker_matcher(lang, "research", self.keyword_dir)
         if markers is None:
             return False
-        found = markers.distinct(data)
-        meta["med_kw_research"] = found
-        return found >= spec["min_markers"]
+        found = markers.families(data)
+        meta["med_kw_research"] = len(found)
+        # the authors' own voice (aims, methods, headings) tells a report from news about a study
+        voice = sum(1 for f in found if markers.keyword_list.entries[f].category in self.research_voice)
+        return len(found) >= spec["min_markers"] and voice >= spec["min_voice_markers"]
 
     def _routed(self, doc: Document, text: str) -> bool | tuple[bool, str]:
         """Score with each candidate list of the document's script; the first that passes decides."""

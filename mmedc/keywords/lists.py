@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 from mmedc.lang import MMEDC_LANGUAGES, UNSEGMENTED_LANGUAGES, normalize_language
 
@@ -296,9 +297,10 @@ def load_news_settings(keyword_dir: str | Path | Traversable | None = None) -> t
         raise ValueError(f"{path}: news needs integer min_markers and extra_content") from None
 
 
-def load_research_settings(keyword_dir: str | Path | Traversable | None = None) -> dict[str, float] | None:
+def load_research_settings(keyword_dir: str | Path | Traversable | None = None) -> dict[str, Any] | None:
     """The ``research`` section of ``thresholds.json``: a document in the register of a research report
-    (at least ``min_markers`` distinct markers of ``<lang>.research``) is held to these lower
+    (at least ``min_markers`` distinct markers of ``<lang>.research``, ``min_voice_markers`` of them
+    from the ``voice_categories``: the authors' aims, methods, headings) is held to these lower
     ``min_count``, ``min_content``, ``min_density`` and ``min_coverage``; ``None`` when not set."""
     try:
         raw, path = _read_thresholds_file(keyword_dir)
@@ -307,11 +309,13 @@ def load_research_settings(keyword_dir: str | Path | Traversable | None = None) 
     spec = raw.get("research")
     if not spec:
         return None
-    keys = ("min_markers", "min_count", "min_content", "min_density", "min_coverage")
+    keys = ("min_markers", "min_voice_markers", "min_count", "min_content", "min_density", "min_coverage")
     try:
-        return {k: float(spec[k]) for k in keys}
+        out: dict[str, Any] = {k: float(spec[k]) for k in keys}
+        out["voice_categories"] = [str(c) for c in spec["voice_categories"]]
     except (KeyError, TypeError, ValueError):
-        raise ValueError(f"{path}: research needs numbers for {', '.join(keys)}") from None
+        raise ValueError(f"{path}: research needs numbers for {', '.join(keys)} and a voice_categories list") from None
+    return out
 
 
 def load_news_report_markers(keyword_dir: str | Path | Traversable | None = None) -> int:

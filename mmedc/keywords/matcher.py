@@ -366,13 +366,17 @@ class KeywordMatcher:
             distinct - len(self._context_families.intersection(counts)) if counts else 0,
         )
 
+    def families(self, data: bytes) -> set[int]:
+        """The keyword families found in normalised UTF-8 ``data``, as the index of each family's
+        first entry in ``keyword_list.entries`` (its category says which section it comes from)."""
+        if not data:
+            return set()
+        family = self._family
+        return {family[pid] for pid in set(self._scan(data, 1)[0])}
+
     def distinct(self, data: bytes) -> int:
         """Distinct keyword families in normalised UTF-8 ``data`` (what a marker list needs)."""
-        if not data:
-            return 0
-        hits = self._scan(data, 1)[0]
-        family = self._family
-        return len({family[pid] for pid in set(hits)})
+        return len(self.families(data))
 
 
 _MATCHERS: dict[tuple[str, str], KeywordMatcher] = {}

@@ -661,6 +661,15 @@ ECONOMICS_ABSTRACT = (
 )
 
 
+STUDY_NEWS = (
+    "Coffee lovers may live longer, a large new survey suggests. Researchers followed 400,000 participants "
+    "for thirteen years, and respondents who drank two or three cups a day were significantly less likely to "
+    "die of heart failure or a stroke. Drinking coffee was associated with a lower risk even after the "
+    "researchers took smoking and age at baseline into account, though the reasons remain unclear and the "
+    "questionnaire did not ask what kind of coffee people drank or how they made it at home."
+)
+
+
 def test_a_research_report_with_few_medical_terms_is_held_to_the_research_thresholds():
     """Health-services research names few diseases or drugs: in the register of a research report
     (aims, methods, results) it passes on the lower thresholds of thresholds.json's research section;
@@ -674,4 +683,11 @@ def test_a_research_report_with_few_medical_terms_is_held_to_the_research_thresh
     assert doc.metadata["med_kw_research"] >= 3 and doc.metadata["med_kw_content"] < kw.load_content_thresholds()["en"]
     econ = Document(text=ECONOMICS_ABSTRACT, id="e", metadata={"language": "en"})
     assert MedicalKeywordFilter(languages=["en"]).filter(econ)[0] is False
+    # news about a study shares the results vocabulary but not the authors' voice: no lower thresholds
+    news = Document(text=STUDY_NEWS, id="n", metadata={"language": "en"})
+    assert MedicalKeywordFilter(languages=["en"]).filter(news)[0] is False
+    assert news.metadata["med_kw_research"] >= 3, news.metadata
+    report = Document(text=STUDY_NEWS.replace("Researchers followed", "In this study we examined"), id="v",
+                      metadata={"language": "en"})
+    assert MedicalKeywordFilter(languages=["en"]).filter(report) is True  # the same, in the authors' voice
     assert kw.get_marker_matcher("fr", "research") is None  # only languages with a list use it
