@@ -691,3 +691,23 @@ def test_a_research_report_with_few_medical_terms_is_held_to_the_research_thresh
                       metadata={"language": "en"})
     assert MedicalKeywordFilter(languages=["en"]).filter(report) is True  # the same, in the authors' voice
     assert kw.get_marker_matcher("fr", "research") is None  # only languages with a list use it
+
+
+
+HEALTH_ADVICE = {
+"en":"Nutritionists have shared which foods help keep the heart and blood vessels healthy. According to them, oatmeal, nuts, oily fish and olive oil help lower cholesterol and reduce the risk of atherosclerosis and heart attack. Experts also advise cutting back on salt and sugar, walking more and getting enough sleep. High blood pressure and excess weight, doctors remind us, remain the main risk factors for cardiovascular disease.",
+"fr":"Des nutritionnistes expliquent quels aliments aident à garder un cœur et des vaisseaux en bonne santé. Selon eux, les flocons d'avoine, les noix, les poissons gras et l'huile d'olive aident à faire baisser le cholestérol et à réduire le risque d'athérosclérose et d'infarctus. Les spécialistes conseillent aussi de limiter le sel et le sucre, de marcher davantage et de bien dormir. L'hypertension artérielle et le surpoids, rappellent les médecins, restent les principaux facteurs de risque des maladies cardiovasculaires.",
+"es":"Los nutricionistas explican qué alimentos ayudan a mantener sanos el corazón y los vasos sanguíneos. Según ellos, la avena, los frutos secos, el pescado azul y el aceite de oliva ayudan a bajar el colesterol y a reducir el riesgo de aterosclerosis y de infarto. Los especialistas también aconsejan limitar la sal y el azúcar, caminar más y dormir bien. La hipertensión arterial y el exceso de peso, recuerdan los médicos, siguen siendo los principales factores de riesgo de las enfermedades cardiovasculares.",
+"ru":"Диетологи рассказали, какие продукты помогают поддерживать здоровье сердца и сосудов. По их словам, в рацион стоит включить овсянку, орехи, жирную рыбу и оливковое масло: они помогают снизить уровень холестерина и уменьшить риск атеросклероза и инфаркта. Специалисты также советуют ограничить соль и сахар, чаще гулять и высыпаться. Повышенное артериальное давление и лишний вес, напоминают врачи, остаются главными факторами риска сердечно-сосудистых заболеваний.",
+"zh":"营养师介绍了哪些食物有助于保持心脏和血管健康。他们表示，燕麦、坚果、深海鱼和橄榄油有助于降低胆固醇，减少动脉粥样硬化和心肌梗死的风险。专家还建议少吃盐和糖，多走路，保证充足睡眠。医生提醒，高血压和超重仍然是心血管疾病的主要危险因素。",
+"ja":"管理栄養士が、心臓と血管の健康を保つのに役立つ食品を紹介した。それによると、オートミール、ナッツ、青魚、オリーブオイルはコレステロールを下げ、動脈硬化や心筋梗塞のリスクを減らすという。専門家は塩分と糖分を控え、よく歩き、十分に眠ることも勧めている。高血圧と肥満は依然として心血管疾患の主な危険因子だと医師は指摘する。",
+}
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_health_advice_quoting_experts_is_journalism_not_medical_text(lang):
+    """Diet advice for the heart, dense in cardiology words but told through nutritionists and doctors
+    quoted ("according to them", "experts advise", "doctors remind"): the news test drops it."""
+    doc = Document(text=HEALTH_ADVICE[lang], id="h", metadata={"language": lang})
+    assert MedicalKeywordFilter(languages=[lang]).filter(doc) == (False, "news_report"), doc.metadata
+    assert doc.metadata["med_kw_news"] >= 2 and doc.metadata["med_kw_count"] >= 5
