@@ -199,6 +199,8 @@ def normalize_text(text: str) -> str:
 
 def prepare_text(text: str) -> tuple[bytes, int]:
     """``text`` as lists score it: normalised (:func:`normalize_text`), as UTF-8, with its length in characters."""
+    if text.isascii():  # the same bytes as normalize_text + encode, lowercased as bytes (5x faster)
+        return text.encode("ascii").lower(), len(text)
     norm = normalize_text(text)
     try:
         return norm.encode("utf-8"), len(norm)
