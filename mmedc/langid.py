@@ -207,13 +207,19 @@ def predict_language(
     Esperanto, Russian vs Ukrainian on a short line), the preferred one is chosen. ``k``: labels read
     per window (the tie and the CJK sum need the runners-up, nothing needs more than three).
     """
+    return _repairing(_predict_language, text, model_path, window, max_windows, k, prefer, tie_ratio, confident)[0]
+
+
+def _repairing(judge, text: str, *args):
+    """``(judge(text, *args), False)``; a text fastText refuses for a lone surrogate (a JSON ``"\\ud800"``
+    escape kept by a reader) is judged again with U+FFFD in its place: ``(result, True)``."""
     try:
-        return _predict_language(text, model_path, window, max_windows, k, prefer, tie_ratio, confident)
-    except (TypeError, UnicodeEncodeError):  # fastText takes no lone surrogate (a JSON "\\ud800" escape)
+        return judge(text, *args), False
+    except (TypeError, UnicodeEncodeError):
         fixed = repair_surrogates(text)
         if fixed is text:
             raise
-        return _predict_language(fixed, model_path, window, max_windows, k, prefer, tie_ratio, confident)
+        return judge(fixed, *args), True
 
 
 def _predict_language(
@@ -345,19 +351,14 @@ class LanguageID(BaseFilter):
             meta["declared_language"] = declared
         if self.overwrite or not meta.get("language"):
             if len(text) <= self.window:  # a line or a short document: one prepared call (k=3, as predict_language)
-                try:
-                    lang, score = _judge_line(text, self._predict, 3, self.languages, self.tie_ratio)
-                except (TypeError, UnicodeEncodeError):  # a lone surrogate: judged as U+FFFD, counted
-                    fixed = repair_surrogates(text)
-                    if fixed is text:
-                        raise
-                    self.stat_update("repaired_surrogates")
-                    lang, score = _judge_line(fixed, self._predict, 3, self.languages, self.tie_ratio)
+                (lang, score), repaired = _repairing(_judge_line, text, self._predict, 3, self.languages, self.tie_ratio)
             else:
-                lang, score = predict_language(
-                    text, self.model_path, self.window, self.max_windows, prefer=self.languages,
-                    tie_ratio=self.tie_ratio, confident=self.confident,
+                (lang, score), repaired = _repairing(
+                    _predict_language, text, self.model_path, self.window, self.max_windows, 3, self.languages,
+                    self.tie_ratio, self.confident,
                 )
+            if repaired:  # a lone surrogate, judged as U+FFFD
+                self.stat_update("repaired_surrogates")
             meta["language"] = lang
             meta["language_score"] = score  # as the model gave it (stored as float32 in mmedc's Parquet)
         else:

@@ -141,7 +141,7 @@ def test_short_line_over_predicted_labels_give_way_to_a_wanted_language(monkeypa
 
 def test_lone_surrogates_are_judged_as_replacement_characters_and_counted():
     """fastText takes no lone surrogate (a JSON "\\ud800" kept by a reader): the text is judged with
-    U+FFFD in its place, short and long alike, and the block counts it."""
+    U+FFFD in its place, short and long alike, and the block counts it either way."""
     line = "Le patient a été hospitalisé pour une pneumonie \ud800 sévère."
     fixed = line.replace("\ud800", "\ufffd")
     assert predict_language(line) == predict_language(fixed)
@@ -151,4 +151,6 @@ def test_lone_surrogates_are_judged_as_replacement_characters_and_counted():
     doc = Document(text=line, id="s")
     assert block.filter(doc) is True and doc.metadata["language"] == "fr"
     assert block.stats.to_dict()["stats"]["repaired_surrogates"] == 1
-    assert LanguageID().filter(Document(text=long, id="l")) is True
+    block = LanguageID()
+    assert block.filter(Document(text=long, id="l")) is True
+    assert block.stats.to_dict()["stats"]["repaired_surrogates"] == 1
