@@ -37,7 +37,6 @@ from mmedc.keywords.matcher import (
     KeywordMatcher,
     get_marker_matcher,
     get_matcher,
-    get_news_matcher,
     prepare_text,
 )
 from mmedc.lang import LANGUAGES
@@ -209,12 +208,11 @@ class MedicalKeywordFilter(BaseFilter):
         for lang in self.languages:
             get_matcher(lang, self.keyword_dir)
         self._matchers: dict[str, KeywordMatcher] = {}  # this block's matchers, looked up once
-        self._news: dict[str, KeywordMatcher | None] = {}
-        self._markers: dict[str, KeywordMatcher | None] = {}  # research markers
+        self._markers: dict[tuple[str, str], KeywordMatcher | None] = {}  # (kind, lang): news, research
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_matchers"], state["_news"], state["_markers"] = {}, {}, {}  # a worker takes the process-wide ones
+        state["_matchers"], state["_markers"] = {}, {}  # a worker takes the process-wide ones
         return state
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
@@ -277,9 +275,7 @@ class MedicalKeywordFilter(BaseFilter):
         if reason is not None and not self._research_report(meta, data, lang, score):
             return False, reason
         if self.news_markers or self.news_report:
-            markers = self._news.get(lang, False)
-            if markers is False:
-                markers = self._news[lang] = get_news_matcher(lang, self.keyword_dir)
+            markers = self._marker_matcher("news", lang)
             if markers is not None:
                 found = markers.distinct(data)
                 meta["med_kw_news"] = found
@@ -290,6 +286,13 @@ class MedicalKeywordFilter(BaseFilter):
                     return False, "news_report"
         return True
 
+    def _marker_matcher(self, kind: str, lang: str) -> KeywordMatcher | None:
+        """This block's matcher of ``lang``'s ``<lang>.<kind>`` markers, looked up once (None without a list)."""
+        key = (kind, lang)
+        if key not in self._markers:
+            self._markers[key] = get_marker_matcher(lang, kind, self.keyword_dir)
+        return self._markers[key]
+
     def _research_report(self, meta: dict, data: bytes, lang: str, score) -> bool:
         """Whether a document that missed a threshold is a research report that reaches the lower ones
         of ``thresholds.json``'s ``research`` section: a report of a study (its aims, methods and
@@ -299,9 +302,7 @@ class MedicalKeywordFilter(BaseFilter):
             return False
         if score.density < spec["min_density"] or score.coverage < spec["min_coverage"]:
             return False
-        markers = self._markers.get(lang, False)
-        if markers is False:
-            markers = self._markers[lang] = get_marker_matcher(lang, "research", self.keyword_dir)
+        markers = self._marker_matcher("research", lang)
         if markers is None:
             return False
         found = markers.families(data)
