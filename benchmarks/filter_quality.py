@@ -208,7 +208,8 @@ def news_pages(path: Path) -> None:
             rows.append((lang, text, item.get("url", "")))
     flt = MedicalKeywordFilter()
     ours = [flt.filter(Document(text=t, id=u, metadata={"language": lang})) is True for lang, t, u in rows]
-    theirs = [FastOriginalRule(lang).keep(t) for lang, t, _ in rows]
+    rules = {lang: FastOriginalRule(lang) for lang in {r[0] for r in rows}}
+    theirs = [rules[lang].keep(t) for lang, t, _ in rows]
     by_lang = {lang: sum(1 for r in rows if r[0] == lang) for lang in LANGS}
     print(f"\nreal web pages ({path.parent.name}: article text, mostly news; no labels): {len(rows)} pages "
           f"({', '.join(f'{k} {v}' for k, v in by_lang.items() if v)}); kept by mmedc {sum(ours)}, "
