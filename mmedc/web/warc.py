@@ -312,14 +312,13 @@ class WarcHtmlReader(WarcReader):
 
         it = None
         offset = 0
-        f = None
         try:
             with self.data_folder.open(filepath, "rb", compression=None) as f:
                 it = ArchiveIterator(f)
                 for ri, record in enumerate(it):
                     offset = it.offset
                     with self.track_time():
-                        if record.length is None or not _declared_length(record):
+                        if not _declares_length(record):
                             # no Content-Length, or an empty one: cut inside its WARC headers
                             data, why = None, "truncated_record"
                         else:
@@ -362,10 +361,11 @@ class WarcHtmlReader(WarcReader):
             logger.warning(f"{filepath}: {warned - self.max_warnings} more warnings like these")
 
 
-def _declared_length(record: Any) -> bool:
-    """Whether the record's ``Content-Length`` header holds a number (a cut can leave it empty)."""
+def _declares_length(record: Any) -> bool:
+    """Whether the record has a ``Content-Length`` header holding a number (a cut inside the WARC
+    headers leaves it out, or empty)."""
     value = record.rec_headers.get_header("Content-Length")
-    return value is None or value.strip().isdigit()
+    return value is not None and value.strip().isdigit()
 
 
 def _cut_in_headers(folder: Any, filepath: str, offset: int, limit: int = 1 << 16) -> bool:
