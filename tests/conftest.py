@@ -95,3 +95,14 @@ def pytest_runtest_call(item: pytest.Item):
         if reason:
             pytest.skip(reason)
         raise
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one intra-op thread for a module: tiny models gain nothing from more, and the threads
+    thrash on a busy machine. The trainer tests use it for every module, the evaluation tests too."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

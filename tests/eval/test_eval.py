@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models, one thread (tests/conftest.py)
 
 from mmedc.eval.items import PRESETS, FieldMap, MCQItem, load_items  # noqa: E402
 from mmedc.eval.prompts import build_prompt, continuation, extract_answer  # noqa: E402
@@ -51,15 +52,6 @@ def _model(vocab: int, seed: int = 0):
     cfg = LlamaConfig(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512)
     return LlamaForCausalLM(cfg)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -56,13 +56,7 @@ def test_bad_input_is_counted_and_named_and_the_run_goes_on(tmp_path):
         encoding="utf-8",
     )
     (tmp_path / "4_latin1.jsonl").write_bytes(json.dumps({"text": "caf\u00e9"}).encode("utf-8").replace(b"\\u00e9", b"\xe9"))
-    messages: list[str] = []
-    sink = logger.add(lambda m: messages.append(str(m)), level="WARNING")
-    try:
-        reader = CorpusReader(str(tmp_path), max_chars=1000)
-        docs = list(reader.run())
-    finally:
-        logger.remove(sink)
+    docs, reader, messages = _read_logging_warnings(CorpusReader(str(tmp_path), max_chars=1000))
     assert [d.text for d in docs] == ["good one", "good two"]
     c = _counters(reader)
     assert c["bad_file"] == 2  # no text column, not Parquet
@@ -114,13 +108,7 @@ def test_binary_file_named_jsonl_logs_a_few_lines_not_thousands(tmp_path):
     rng = random.Random(0)
     (tmp_path / "binary.jsonl").write_bytes(bytes(rng.randrange(256) for _ in range(256 * 1024)))
     _jsonl(tmp_path / "good.jsonl", ["fine"])
-    messages: list[str] = []
-    sink = logger.add(lambda m: messages.append(str(m)), level="WARNING")
-    try:
-        reader = CorpusReader(str(tmp_path), max_warnings_per_file=5)
-        docs = list(reader.run())
-    finally:
-        logger.remove(sink)
+    docs, reader, messages = _read_logging_warnings(CorpusReader(str(tmp_path), max_warnings_per_file=5))
     assert [d.text for d in docs] == ["fine"]
     bad = _counters(reader)["bad_line"]
     assert bad > 500  # every bad line is still counted ...

@@ -6,13 +6,8 @@ import pytest
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """A tiny model gains nothing from intra-op threads, and they thrash on a busy machine."""
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _torch_on_one_thread(one_torch_thread):
+    """Every trainer test module runs torch on one thread (``one_torch_thread``, tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
